@@ -1,0 +1,1 @@
+"""Vectorized telephony DSP: G.711, Goertzel filter bank, DTMF detection, mixing, tones."""

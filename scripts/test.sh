@@ -1,0 +1,7 @@
+#!/bin/sh
+# Install what the tests need (SIPp, baresip, sox, espeak-ng, Python test extras) and run them all.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/bootstrap.sh "sipp:sip-tester baresip:baresip-core sox:sox espeak-ng:espeak-ng" "[test]"
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest -q "$@"
