@@ -1,0 +1,1 @@
+"""Drives real SIP peers (baresip, SIPp) on loopback for tests, benchmarks and the demo office."""
