@@ -1,0 +1,498 @@
+"""The media engine: all RTP of the B2BUA behind a narrow control surface.
+
+The call layer refers to streams (one per leg) by integer ids and receives plain frozen
+dataclasses through the callbacks it registers, so the engine could run in worker processes
+owning port ranges, driven over a pipe.  Per packet the work is in :mod:`b2bua.media.relay`;
+every 20 ms one media tick (:meth:`MediaEngine._tick`, scheduled on absolute times) reads the
+jitter buffers of all capturing legs at once, runs the in-band key detector over all detecting
+legs at once, computes every mix, feeds recorders, plays prompts, sends our key events and RTCP,
+and checks RTP inactivity.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Final, Literal, TypeVar
+
+import numpy as np
+
+from b2bua.media.codec import Samples, codec_named
+from b2bua.media.jitter import DELAY_FRAMES, FRAME, AudioBank
+from b2bua.media.keys import KeyEvent, KeyStarted
+from b2bua.media.keysend import KeyOut
+from b2bua.media.legs import Direction, Leg
+from b2bua.media.mixer import MixPlan, silence_rows
+from b2bua.media.player import Player
+from b2bua.media.ports import PortPool, PortRange
+from b2bua.media.recorder import WavRecorder
+from b2bua.media.relay import Clock, Route, Stream
+from b2bua.media.reports import REPORT_INTERVAL, RtcpSession
+from b2bua.media.sensing import KeySensing
+
+log = logging.getLogger(__name__)
+
+TICK: Final = FRAME / 8000
+"""Seconds between media ticks."""
+
+TIMEOUT_CHECK_TICKS: Final = 10
+RECORD_FLUSH_TICKS: Final = 25
+REPORT_TICKS: Final = round(REPORT_INTERVAL / TICK)
+MAX_CATCH_UP: Final = 5
+"""Ticks run back to back when the loop fell behind; beyond that the schedule is reset."""
+
+
+@dataclass(frozen=True, slots=True)
+class RtpTimeout:
+    """No RTP or RTCP arrived on ``stream`` for ``idle`` seconds while it should receive."""
+
+    stream: int
+    idle: float
+
+
+@dataclass(frozen=True, slots=True)
+class PlayFinished:
+    """A sound played once on ``stream`` reached its end."""
+
+    stream: int
+
+
+@dataclass(frozen=True, slots=True)
+class StreamStats:
+    """Counters of one stream (for metrics and tests)."""
+
+    local_port: int
+    remote: tuple[str, int] | None
+    latched: bool
+    received: int
+    stray: int
+    malformed: int
+    other_payload: int
+    sent: int
+    send_errors: int
+    rtcp_received: int
+
+
+_Event = TypeVar("_Event", KeyEvent, RtpTimeout, PlayFinished)
+
+KeyStartHandler = Callable[[KeyStarted], bool]
+"""Called as a key begins on a detecting leg; returns True to swallow that key."""
+
+
+class MediaEngine:
+    """Owns the RTP streams of one process (or one port range); see the module docstring."""
+
+    def __init__(self, ports: PortRange, *,
+                 on_key_started: KeyStartHandler | None = None,
+                 on_key: Callable[[KeyEvent], None] | None = None,
+                 on_timeout: Callable[[RtpTimeout], None] | None = None,
+                 on_play_finished: Callable[[PlayFinished], None] | None = None,
+                 rtp_timeout: float | None = 30.0,
+                 rng: random.Random | None = None) -> None:
+        self.on_key_started = on_key_started
+        self.on_key = on_key
+        self.on_timeout = on_timeout
+        self.on_play_finished = on_play_finished
+        self.default_rtp_timeout = rtp_timeout
+        self._rng = rng or random.Random()
+        self._pool = PortPool(ports)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._clock = Clock(0.0)
+        self._legs: dict[int, Leg] = {}
+        self._next_id = 1
+        self._bank = AudioBank()
+        self._sensing = KeySensing(self._legs, self._decide_swallow, self._key_finished,
+                                   lambda: self.loop.time())
+        self._plan = MixPlan([], [], self._bank.zero_row)
+        self._plan_legs: list[Leg] = []
+        self._plan_dirty = False
+        self._recorders: dict[int, tuple[WavRecorder, int, int]] = {}
+        self._next_recorder = 1
+        self._timer: asyncio.TimerHandle | None = None
+        self._next_tick = 0.0
+        self._ticks = 0
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Attach to the running loop (or ``loop``) and start the media tick."""
+        self._loop = loop or asyncio.get_running_loop()
+        self._clock.now = self._loop.time()
+        self._next_tick = self._clock.now + TICK
+        self._timer = self._loop.call_at(self._next_tick, self._on_timer)
+
+    def close(self) -> None:
+        """Release every stream, close recorders, stop the tick."""
+        for stream_id in list(self._legs):
+            self.release(stream_id)
+        for recorder_id in list(self._recorders):
+            self.stop_record(recorder_id)
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("MediaEngine.start() was not called")
+        return self._loop
+
+    # -- streams --------------------------------------------------------------------------
+
+    def allocate(self) -> int:
+        """A new stream on a fresh RTP/RTCP port pair; returns its id (see :meth:`local_port`)."""
+        port, rtp, rtcp = self._pool.acquire()
+        stream_id = self._next_id
+        self._next_id += 1
+        stream = Stream(stream_id, port, rtp, rtcp, self._clock, codec_named("PCMU"))
+        stream.event_listener = self._sensing.on_event_packet
+        leg = Leg(stream, RtcpSession(stream, self._rng.getrandbits(32)),
+                  self.default_rtp_timeout, self._clock.now)
+        self._legs[stream_id] = leg
+        self.loop.add_reader(rtp.fileno(), stream.on_readable)
+        self.loop.add_reader(rtcp.fileno(), leg.rtcp.on_readable)
+        return stream_id
+
+    def local_port(self, stream_id: int) -> int:
+        return self._leg(stream_id).stream.port
+
+    def configure(self, stream_id: int, *, remote: tuple[str, int] | None, codec: str = "PCMU",
+                  payload_type: int | None = None, telephone_event_pt: int | None = None,
+                  ptime_ms: int = 20, direction: Direction = "sendrecv",
+                  rtp_timeout: float | Literal["default"] | None = "default") -> None:
+        """Apply the negotiated SDP of a leg (again on every re-INVITE, hold or resume).
+
+        ``remote`` is where the phone receives (None or 0.0.0.0: unknown / held);
+        ``direction`` is our side's attribute toward that phone (``sendonly`` when the phone
+        put us on hold).  Changing the remote address re-latches; keeping it keeps the latch.
+        """
+        leg = self._leg(stream_id)
+        stream = leg.stream
+        new_codec = codec_named(codec)
+        if ptime_ms % 10 or not 10 <= ptime_ms <= 200:
+            raise ValueError(f"unsupported ptime {ptime_ms} ms")
+        if remote is not None and remote[0] in ("0.0.0.0", "::"):
+            remote = None
+        if remote != leg.sdp_remote:
+            leg.sdp_remote = remote
+            leg.unlatch()
+            stream.remote = remote
+        codec_changed = new_codec is not stream.codec
+        stream.codec = new_codec
+        stream.audio_pt = new_codec.static_pt if payload_type is None else payload_type
+        stream.event_pt = telephone_event_pt
+        stream.silent_payload = bytes([new_codec.silence]) * len(stream.silent_payload)
+        leg.ptime_ms = ptime_ms
+        leg.direction = direction
+        stream.sends = remote is not None and direction in ("sendrecv", "sendonly")
+        if rtp_timeout != "default":
+            leg.rtp_timeout = rtp_timeout
+        leg.last_active = self._clock.now
+        leg.timed_out = False
+        self._sensing.configure(leg)
+        for route in [*stream.routes, stream.feeder]:
+            if route is not None:
+                route.in_ssrc = -1
+        if codec_changed and stream.capture is not None:
+            self._bank.set_codec(stream.capture, new_codec.index)
+        self._rewire({stream_id, *leg.sources, *leg.listeners})
+
+    def release(self, stream_id: int) -> None:
+        """Close the stream: unhook it from every mix, relay, recorder and detector."""
+        leg = self._legs.get(stream_id)
+        if leg is None:
+            return
+        for listener in list(leg.listeners):
+            other = self._legs[listener]
+            self.set_sources(listener, [s for s in other.sources if s != stream_id])
+        self.set_sources(stream_id, [])
+        leg.player = None
+        leg.inband = leg.events = False
+        self._sensing.configure(leg)
+        self._sensing.forget(leg)
+        self._rewire({stream_id})
+        leg.rtcp.send(leg.rtcp.bye())
+        self.loop.remove_reader(leg.stream.sock.fileno())
+        self.loop.remove_reader(leg.stream.rtcp.fileno())
+        leg.stream.close()
+        del self._legs[stream_id]
+        self._pool.release(leg.stream.port)
+
+    def stats(self, stream_id: int) -> StreamStats:
+        leg = self._leg(stream_id)
+        s = leg.stream
+        return StreamStats(s.port, s.remote, s.latched, s.rx_packets, s.rx_stray, s.rx_bad,
+                           s.rx_other, s.tx_packets, s.tx_errors, leg.rtcp.received)
+
+    # -- what each stream sends -----------------------------------------------------------
+
+    def set_sources(self, stream_id: int, sources: Sequence[int]) -> None:
+        """What ``stream_id`` sends: nothing, one leg relayed packet by packet, or a mix."""
+        leg = self._leg(stream_id)
+        new = tuple(dict.fromkeys(sources))
+        if stream_id in new:
+            raise ValueError("a stream cannot be its own source")
+        for source in new:
+            self._leg(source)
+        old = leg.sources
+        for source in old:
+            self._legs[source].listeners.discard(stream_id)
+        for source in new:
+            self._legs[source].listeners.add(stream_id)
+        leg.sources = new
+        self._rewire({stream_id, *old, *new})
+
+    def bridge(self, a: int, b: int) -> None:
+        """Each of ``a`` and ``b`` sends what the other receives."""
+        self.set_sources(a, [b])
+        self.set_sources(b, [a])
+
+    def unbridge(self, a: int, b: int) -> None:
+        for one, other in ((a, b), (b, a)):
+            leg = self._leg(one)
+            self.set_sources(one, [s for s in leg.sources if s != other])
+
+    def play(self, stream_id: int, samples: Samples, *, loop: bool = False,
+             over_sources: bool = False) -> None:
+        """Play int16 8 kHz ``samples`` into the leg, replacing any sound already playing.
+
+        Alone (the leg's sources are not heard meanwhile) or ``over_sources`` (mixed over
+        them, e.g. a beep the employee hears over the client).
+        """
+        leg = self._leg(stream_id)
+        leg.player = Player(samples, loop=loop, over_sources=over_sources)
+        self._rewire({stream_id})
+
+    def stop_play(self, stream_id: int) -> None:
+        leg = self._leg(stream_id)
+        if leg.player is not None:
+            leg.player = None
+            self._rewire({stream_id})
+
+    def send_key(self, stream_id: int, digit: str, duration_ms: int = 160) -> None:
+        """Send a key toward the leg as RFC 4733 events with its own PT (in-band without one)."""
+        leg = self._leg(stream_id)
+        if leg.stream.event_pt is None:
+            from dsp.tones import dtmf_tone
+            tone = dtmf_tone(digit, duration_ms / 1000).astype(np.int16)
+            self.play(stream_id, tone, over_sources=True)
+            return
+        leg.keys_out.append(KeyOut(digit, duration_ms))
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def set_detection(self, stream_id: int, *, inband: bool = False, events: bool = False,
+                      swallow: frozenset[str] = frozenset()) -> None:
+        """Detect the keys of this leg: ``inband`` tones and/or RFC 4733 ``events``.
+
+        Keys seen are reported through ``on_key_started`` (whose answer swallows the key) and
+        ``on_key``.  Without an ``on_key_started`` handler, keys in ``swallow`` are swallowed.
+        """
+        leg = self._leg(stream_id)
+        leg.inband, leg.events, leg.swallow = inband, events, swallow
+        self._sensing.configure(leg)
+        self._rewire({stream_id})
+
+    def info_key(self, stream_id: int, digit: str, duration_ms: int = 160) -> bool:
+        """A key the phone sent by SIP INFO; returns True when it is (part of) a swallowed key."""
+        leg = self._leg(stream_id)
+        return self._sensing.info_key(leg, digit, duration_ms / 1000, self.loop.time())
+
+    # -- recording ------------------------------------------------------------------------
+
+    def record(self, left_id: int, right_id: int, path: str) -> int:
+        """Record a stereo WAV: left = what ``left_id`` receives, right = ``right_id``'s."""
+        self._leg(left_id)
+        self._leg(right_id)
+        recorder_id = self._next_recorder
+        self._next_recorder += 1
+        self._recorders[recorder_id] = (WavRecorder(path), left_id, right_id)
+        self._rewire({left_id, right_id})
+        return recorder_id
+
+    def stop_record(self, recorder_id: int) -> None:
+        entry = self._recorders.pop(recorder_id, None)
+        if entry is None:
+            return
+        recorder, left, right = entry
+        recorder.close()
+        self._rewire({s for s in (left, right) if s in self._legs})
+
+    # -- wiring ---------------------------------------------------------------------------
+
+    def _leg(self, stream_id: int) -> Leg:
+        try:
+            return self._legs[stream_id]
+        except KeyError:
+            raise KeyError(f"no media stream {stream_id}") from None
+
+    def _rewire(self, stream_ids: set[int]) -> None:
+        """Recompute routes, captures and mixes of the streams touched by a change."""
+        touched = {i for i in stream_ids if i in self._legs}
+        for stream_id in touched:
+            leg = self._legs[stream_id]
+            leg.mixed = leg.player is not None or len(leg.sources) > 1
+        for stream_id in touched:
+            self._rewire_routes(self._legs[stream_id])
+        recorded = {s for _, left, right in self._recorders.values() for s in (left, right)}
+        for stream_id in touched:
+            leg = self._legs[stream_id]
+            wanted = (leg.inband or stream_id in recorded
+                      or any(self._legs[i].mixed for i in leg.listeners))
+            stream = leg.stream
+            if wanted and stream.capture is None:
+                stream.capture = self._bank.add(stream.codec.index)
+            elif not wanted and stream.capture is not None:
+                self._bank.remove(stream.capture)
+                stream.capture = None
+        self._plan_dirty = True
+
+    def _rewire_routes(self, leg: Leg) -> None:
+        """Routes leaving ``leg``: to each listener that relays it alone, reusing anchors."""
+        stream = leg.stream
+        dests = [self._legs[i] for i in sorted(leg.listeners)]
+        dests = [d for d in dests if not d.mixed and d.sources == (stream.id,)]
+        shared = len(dests) > 1
+        old = {route.dest.id: route for route in stream.routes}
+        routes = []
+        for dest in dests:
+            route = old.get(dest.stream.id)
+            if route is None or not route.still_fits(shared):
+                route = Route(stream, dest.stream, shared=shared)
+            routes.append(route)
+            dest.stream.feeder = route
+        for dest_id, route in old.items():
+            if route not in routes and dest_id in self._legs \
+                    and self._legs[dest_id].stream.feeder is route:
+                self._legs[dest_id].stream.feeder = None
+        stream.routes = routes
+
+    def _rebuild_plan(self) -> None:
+        legs = [leg for leg in self._legs.values() if leg.mixed]
+        rows = [[self._legs[s].stream.capture.row for s in leg.sources  # type: ignore[union-attr]
+                 if self._legs[s].stream.capture is not None]
+                if leg.player is None or leg.player.over_sources else [] for leg in legs]
+        self._plan = MixPlan(rows, [leg.stream.codec.index for leg in legs], self._bank.zero_row)
+        self._plan_legs = legs
+        self._plan_dirty = False
+
+    # -- the media tick -------------------------------------------------------------------
+
+    def _on_timer(self) -> None:
+        loop = self.loop
+        for _ in range(MAX_CATCH_UP):
+            try:
+                self._tick(loop.time())
+            except Exception:
+                log.exception("media tick failed")
+            self._next_tick += TICK
+            if loop.time() < self._next_tick:
+                break
+        else:
+            self._next_tick = loop.time() + TICK
+        self._timer = loop.call_at(self._next_tick, self._on_timer)
+
+    def _tick(self, now: float) -> None:
+        self._clock.now = now
+        self._ticks += 1
+        decoded = self._bank.take()
+        self._sensing.detect(decoded, now - DELAY_FRAMES * TICK)
+        self._sensing.handle_timers(now)
+        if self._plan_dirty:
+            self._rebuild_plan()
+        self._mix(decoded)
+        self._send_keys()
+        self._record(decoded)
+        if self._ticks % TIMEOUT_CHECK_TICKS == 0:
+            self._check_timeouts(now)
+        self._send_reports()
+
+    def _mix(self, decoded: Samples) -> None:
+        if not self._plan_legs:
+            return
+        muted = [leg.stream.capture.row for leg in self._sensing.silenced_legs()
+                 if leg.stream.capture is not None]
+        extra: list[tuple[int, Samples]] = []
+        finished: list[Leg] = []
+        for i, leg in enumerate(self._plan_legs):
+            player = leg.player
+            if player is not None:
+                extra.append((i, player.next_frame()))
+                if player.finished:
+                    finished.append(leg)
+        codes = self._plan.mix(silence_rows(decoded, muted), extra)
+        for i, leg in enumerate(self._plan_legs):
+            stream = leg.stream
+            if stream.sends:
+                leg.send_frame(codes[i].tobytes(), self._rng)
+        for leg in finished:
+            leg.player = None
+            self._rewire({leg.stream.id})
+            self._notify(self.on_play_finished, PlayFinished(leg.stream.id))
+
+    def _send_keys(self) -> None:
+        for leg in self._legs.values():
+            if leg.keys_out:
+                leg.send_key_packet(self._rng)
+
+    def _record(self, decoded: Samples) -> None:
+        if not self._recorders:
+            return
+        zero = self._bank.zero_row
+        entries = list(self._recorders.values())
+
+        def row(stream_id: int) -> int:
+            leg = self._legs.get(stream_id)
+            return zero if leg is None or leg.stream.capture is None else leg.stream.capture.row
+
+        stereo = np.empty((len(entries), FRAME, 2), np.int16)
+        stereo[:, :, 0] = decoded[[row(left) for _, left, _ in entries]]
+        stereo[:, :, 1] = decoded[[row(right) for _, _, right in entries]]
+        flush_phase = self._ticks % RECORD_FLUSH_TICKS
+        for i, (recorder, _, _) in enumerate(entries):
+            recorder.append(stereo[i].astype("<i2").tobytes())
+            if i % RECORD_FLUSH_TICKS == flush_phase:
+                recorder.flush()
+
+    def _check_timeouts(self, now: float) -> None:
+        for leg in list(self._legs.values()):
+            idle = leg.idle_for(now)
+            if idle is not None:
+                leg.timed_out = True
+                self._notify(self.on_timeout, RtpTimeout(leg.stream.id, idle))
+
+    def _send_reports(self) -> None:
+        phase = self._ticks % REPORT_TICKS
+        unix_now = time.time()
+        for stream_id, leg in self._legs.items():
+            if stream_id % REPORT_TICKS == phase:
+                leg.rtcp.send(leg.rtcp.report(unix_now))
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _decide_swallow(self, started: KeyStarted, leg: Leg) -> bool:
+        handler = self.on_key_started
+        if handler is None:
+            return started.digit in leg.swallow
+        try:
+            return bool(handler(started))
+        except Exception:
+            log.exception("key-start handler failed; key %s passed through", started.digit)
+            return False
+
+    def _key_finished(self, event: KeyEvent) -> None:
+        self._notify(self.on_key, event)
+
+    @staticmethod
+    def _notify(handler: Callable[[_Event], None] | None, event: _Event) -> None:
+        if handler is None:
+            return
+        try:
+            handler(event)
+        except Exception:
+            log.exception("media event handler failed for %r", event)
+

@@ -1,0 +1,103 @@
+"""Control-plane state of one leg (the hot-path part lives in :class:`relay.Stream`)."""
+
+from __future__ import annotations
+
+import ctypes
+import random
+import socket
+from collections import deque
+from typing import Final, Literal
+
+from b2bua.media.keys import LegKeys
+from b2bua.media.keysend import KeyOut
+from b2bua.media.player import Player
+from b2bua.media.relay import WRAP, Stream
+from b2bua.media.reports import RtcpSession
+
+Direction = Literal["sendrecv", "sendonly", "recvonly", "inactive"]
+"""Our side's SDP direction toward the phone of a leg."""
+
+RECEIVING: Final = frozenset({"sendrecv", "recvonly"})
+
+
+def disconnect(sock: socket.socket) -> None:
+    """Dissolve a UDP socket's association (connect to AF_UNSPEC) so it hears everyone again."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    unspecified = (ctypes.c_ubyte * 16)()
+    if libc.connect(sock.fileno(), unspecified, ctypes.sizeof(unspecified)) != 0:
+        raise OSError(ctypes.get_errno(), "cannot disconnect UDP socket")
+
+
+class Leg:
+    """What the call layer set for one stream, and the engine's bookkeeping around it."""
+
+    def __init__(self, stream: Stream, rtcp: RtcpSession, rtp_timeout: float | None,
+                 now: float) -> None:
+        self.stream = stream
+        self.rtcp = rtcp
+        self.sdp_remote: tuple[str, int] | None = None
+        self.direction: Direction = "sendrecv"
+        self.ptime_ms = 20
+        self.sources: tuple[int, ...] = ()
+        self.listeners: set[int] = set()
+        self.mixed = False
+        """Sent on the tick (a mix, or a player) rather than relayed packet by packet."""
+        self.player: Player | None = None
+        self.inband = False
+        self.events = False
+        self.swallow: frozenset[str] = frozenset()
+        self.keys: LegKeys | None = None
+        self.receiver: object | None = None
+        self.swallowed_events: deque[int] = deque(maxlen=4)
+        """RTP timestamps of the swallowed RFC 4733 events still arriving (dropped)."""
+        self.info_ends: list[tuple[float, str]] = []
+        self.keys_out: deque[KeyOut] = deque()
+        self.rtp_timeout = rtp_timeout
+        self.last_active = now
+        self.seen = 0
+        self.timed_out = False
+        self._pending = b""
+
+    def unlatch(self) -> None:
+        stream = self.stream
+        if stream.latched:
+            disconnect(stream.sock)
+            stream.latched = False
+
+    def idle_for(self, now: float) -> float | None:
+        """Seconds without RTP or RTCP when that is a timeout (reported once), else None."""
+        count = self.stream.rx_packets + self.rtcp.received
+        if count != self.seen:
+            self.seen = count
+            self.last_active = now
+            self.timed_out = False
+            return None
+        if (self.timed_out or self.rtp_timeout is None or self.stream.remote is None
+                or self.direction not in RECEIVING):
+            return None
+        idle = now - self.last_active
+        return idle if idle >= self.rtp_timeout else None
+
+    def send_frame(self, payload: bytes, rng: random.Random) -> None:
+        """Send one tick of mixed or played audio, grouped into packets of the leg's ptime."""
+        self._pending += payload
+        if len(self._pending) < self.ptime_ms * 8:
+            return
+        self.stream.emit(self._pending, self.stream.audio_pt, new_ssrc=rng.getrandbits(32))
+        self._pending = b""
+
+    def send_key_packet(self, rng: random.Random) -> None:
+        """The next RFC 4733 packet of the key being sent toward this leg."""
+        key = self.keys_out[0]
+        stream = self.stream
+        if stream.event_pt is None:
+            self.keys_out.clear()
+            return
+        payload, marker = key.next_payload()
+        if marker:
+            stream.emit(payload, stream.event_pt, marker=True, new_ssrc=rng.getrandbits(32))
+            key.timestamp = stream.out_ts
+        else:
+            stream.emit(payload, stream.event_pt, timestamp=key.timestamp & WRAP)
+        if key.done:
+            self.keys_out.popleft()

@@ -1,0 +1,209 @@
+"""Key detection glue: RFC 4733 receivers, the in-band detector bank and INFO digits, per leg.
+
+Edges from the three ways go into the leg's :class:`LegKeys`; a new key is offered at once to
+the engine's swallow decision; finished keys are handed back on the media tick.  A swallowed
+key mutes the leg toward its peers until it ends, and its RFC 4733 packets (all carrying the
+event's timestamp) are dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from b2bua.media.codec import Samples
+from b2bua.media.keys import KeyEvent, KeySource, KeyStarted, LegKeys
+from b2bua.media.legs import Leg
+from b2bua.media.relay import RATE, Stream
+
+log = logging.getLogger(__name__)
+
+SwallowDecision = Callable[[KeyStarted, Leg], bool]
+
+
+class KeySensing:
+    """Owns every detecting leg's key state and the shared in-band detector."""
+
+    def __init__(self, legs: dict[int, Leg], decide: SwallowDecision,
+                 finished: Callable[[KeyEvent], None], clock: Callable[[], float]) -> None:
+        self._legs = legs
+        self._decide = decide
+        self._finished = finished
+        self._clock = clock
+        self._active: set[Leg] = set()
+        self._silenced: set[Leg] = set()
+        self._channels: list[Leg | None] = []
+        self._detector: Any = None
+        self._fed = 0
+        self.inband_available = True
+
+    # -- configuration --------------------------------------------------------------------
+
+    def configure(self, leg: Leg) -> None:
+        """Create or drop the leg's receivers after its detection or SDP settings changed."""
+        detecting = leg.inband or leg.events
+        if detecting and leg.keys is None:
+            leg.keys = LegKeys(leg.stream.id)
+        event_pt = leg.stream.event_pt
+        if leg.events and event_pt is not None:
+            receiver = leg.receiver
+            if receiver is None or getattr(receiver, "payload_type", None) != event_pt:
+                leg.receiver = _new_receiver(event_pt)
+        else:
+            leg.receiver = None
+        channel = self._channel_of(leg)
+        if leg.inband and channel is None:
+            self._add_channel(leg)
+        elif not leg.inband and channel is not None:
+            self._channels[channel] = None
+        if not detecting:
+            self._silenced.discard(leg)
+            leg.stream.silenced = False
+
+    def _channel_of(self, leg: Leg) -> int | None:
+        for i, owner in enumerate(self._channels):
+            if owner is leg:
+                return i
+        return None
+
+    def _add_channel(self, leg: Leg) -> None:
+        if self._detector is None:
+            try:
+                from dsp.dtmf import DtmfDetector
+            except ImportError:
+                if self.inband_available:
+                    log.warning("in-band key detection unavailable: dsp.dtmf is missing")
+                self.inband_available = False
+                return
+            self._detector = DtmfDetector(0)
+        try:
+            channel = self._channels.index(None)
+        except ValueError:
+            channel = len(self._channels)
+            self._channels.append(None)
+            self._detector.resize(len(self._channels))
+        self._channels[channel] = leg
+        self._detector.reset([channel])
+
+    # -- the three ways -------------------------------------------------------------------
+
+    def on_event_packet(self, stream: Stream, sequence: int, timestamp: int, ssrc: int,
+                        marker: bool, payload: bytes) -> bool:
+        """A telephone-event packet of a leg (packet path); True drops it (swallowed key)."""
+        leg = self._legs[stream.id]
+        receiver = leg.receiver
+        if receiver is None:
+            return False
+        now = self._clock()
+        edges = receiver.receive(ssrc, sequence, timestamp, marker, payload,  # type: ignore[attr-defined]
+                                 now)
+        for edge in edges:
+            started, digit, event_timestamp = _edge_fields(edge)
+            self._edge(leg, "rfc4733", started, digit, now, now, event_timestamp)
+        if edges or receiver.next_deadline() is not None:  # type: ignore[attr-defined]
+            self._active.add(leg)
+        return timestamp in leg.swallowed_events
+
+    def info_key(self, leg: Leg, digit: str, duration: float, now: float) -> bool:
+        """A SIP INFO digit; its end is taken as ``now + duration``."""
+        if leg.keys is None:
+            leg.keys = LegKeys(leg.stream.id)
+        swallowed = self._edge(leg, "info", True, digit, now, now, None)
+        leg.info_ends.append((now + duration, digit))
+        self._active.add(leg)
+        return swallowed
+
+    def detect(self, decoded: Samples, capture_time: float) -> None:
+        """Run the in-band detector over every detecting leg's frame of this tick.
+
+        ``capture_time`` is when the last sample of the frame arrived (tick time minus the
+        jitter delay); a tone's start is placed by the detector's sample position.
+        """
+        if self._detector is None or not any(self._channels):
+            return
+        zero = decoded.shape[0] - 1
+        rows = [zero if leg is None or leg.stream.capture is None else leg.stream.capture.row
+                for leg in self._channels]
+        events = self._detector.process(decoded[np.asarray(rows, np.intp)])
+        self._fed += decoded.shape[1]
+        for event in events:
+            owner = self._channels[event.channel]
+            if owner is None:
+                continue
+            time = capture_time - (self._fed - event.position) / RATE
+            self._edge(owner, "inband", event.kind == "down", event.digit, time,
+                       capture_time, None)
+            self._active.add(owner)
+
+    # -- keys -----------------------------------------------------------------------------
+
+    def _edge(self, leg: Leg, source: KeySource, started: bool, digit: str, time: float,
+              now: float, event_timestamp: int | None) -> bool:
+        keys = leg.keys
+        if keys is None:
+            return False
+        if started:
+            key, new = keys.start(source, digit, time, now)
+            if new:
+                key.swallowed = self._decide(KeyStarted(leg.stream.id, digit, source, time), leg)
+            if key.swallowed and event_timestamp is not None:
+                leg.swallowed_events.append(event_timestamp)
+            swallowed = key.swallowed
+        else:
+            keys.end(source, digit, time, now)
+            swallowed = False
+        self._update_silence(leg)
+        self._active.add(leg)
+        return swallowed
+
+    def _update_silence(self, leg: Leg) -> None:
+        silenced = leg.keys is not None and leg.keys.silenced
+        leg.stream.silenced = silenced
+        if silenced:
+            self._silenced.add(leg)
+        else:
+            self._silenced.discard(leg)
+
+    def silenced_legs(self) -> list[Leg]:
+        return list(self._silenced)
+
+    def handle_timers(self, now: float) -> None:
+        """Lost RFC 4733 ends, INFO key ends, and keys due to be reported."""
+        for leg in list(self._active):
+            receiver: Any = leg.receiver
+            if receiver is not None:
+                deadline = receiver.next_deadline()
+                if deadline is not None and deadline <= now:
+                    for edge in receiver.handle_timer(now):
+                        started, digit, event_timestamp = _edge_fields(edge)
+                        self._edge(leg, "rfc4733", started, digit, now, now, event_timestamp)
+            for end in [e for e in leg.info_ends if e[0] <= now]:
+                leg.info_ends.remove(end)
+                self._edge(leg, "info", False, end[1], end[0], now, None)
+            keys = leg.keys
+            if keys is None:
+                self._active.discard(leg)
+                continue
+            for event in keys.handle_timer(now):
+                self._finished(event)
+            self._update_silence(leg)
+            if keys.idle and not leg.info_ends and (
+                    receiver is None or receiver.next_deadline() is None):
+                self._active.discard(leg)
+
+    def forget(self, leg: Leg) -> None:
+        self._active.discard(leg)
+        self._silenced.discard(leg)
+
+
+def _new_receiver(payload_type: int) -> object:
+    from b2bua.media.events import TelephoneEventReceiver
+    return TelephoneEventReceiver(payload_type, clock_rate=RATE)
+
+
+def _edge_fields(edge: Any) -> tuple[bool, str, int]:
+    """``(is_start, digit, event_timestamp)`` of a :class:`b2bua.media.events.KeyEdge`."""
+    return edge.kind == "start", edge.digit, edge.timestamp

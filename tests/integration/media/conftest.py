@@ -1,0 +1,108 @@
+"""Phones made of plain UDP sockets, and a media engine on 127.0.0.1, for the engine tests."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from b2bua.media.engine import MediaEngine
+from b2bua.media.ports import PortRange
+
+HEADER = struct.Struct("!BBHII")
+
+
+@dataclass(frozen=True)
+class Received:
+    payload_type: int
+    marker: bool
+    sequence: int
+    timestamp: int
+    ssrc: int
+    payload: bytes
+
+
+class Phone:
+    """A UDP socket that sends and receives RTP the way a phone does."""
+
+    def __init__(self, ssrc: int = 0x1111, payload_type: int = 0) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.setblocking(False)
+        self.address: tuple[str, int] = self.sock.getsockname()
+        self.ssrc = ssrc
+        self.payload_type = payload_type
+        self.sequence = 1000
+        self.timestamp = 50_000
+        self.target: tuple[str, int] | None = None
+
+    def send(self, payload: bytes, *, payload_type: int | None = None, marker: bool = False,
+             sequence: int | None = None, timestamp: int | None = None) -> None:
+        assert self.target is not None
+        header = HEADER.pack(0x80, (0x80 if marker else 0) | (
+            self.payload_type if payload_type is None else payload_type),
+            self.sequence if sequence is None else sequence,
+            self.timestamp if timestamp is None else timestamp, self.ssrc)
+        self.sock.sendto(header + payload, self.target)
+
+    def send_audio(self, payload: bytes) -> None:
+        """One audio packet; sequence and timestamp advance."""
+        self.send(payload)
+        self.sequence = (self.sequence + 1) & 0xFFFF
+        self.timestamp = (self.timestamp + len(payload)) & 0xFFFFFFFF
+
+    async def collect(self, quiet: float = 0.15, limit: float = 3.0) -> list[Received]:
+        """Everything that arrives until ``quiet`` seconds pass without a packet."""
+        loop = asyncio.get_running_loop()
+        packets: list[Received] = []
+        deadline = loop.time() + limit
+        while loop.time() < deadline:
+            try:
+                data = await asyncio.wait_for(loop.sock_recv(self.sock, 2048), quiet)
+            except TimeoutError:
+                break
+            first, second, seq, ts, ssrc = HEADER.unpack_from(data)
+            packets.append(Received(second & 0x7F, bool(second & 0x80), seq, ts, ssrc,
+                                    data[12:]))
+        return packets
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+async def stream_audio(phones_and_payloads: list[tuple[Phone, list[bytes]]],
+                       ptime: float = 0.02) -> None:
+    """Each phone sends its payloads in real time, all phones together."""
+    count = max(len(p) for _, p in phones_and_payloads)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i in range(count):
+        for phone, payloads in phones_and_payloads:
+            if i < len(payloads):
+                phone.send_audio(payloads[i])
+        await asyncio.sleep(max(0.0, start + (i + 1) * ptime - loop.time()))
+
+
+def frames(codes: np.ndarray, size: int = 160) -> list[bytes]:
+    return [codes[i:i + size].tobytes() for i in range(0, len(codes) - size + 1, size)]
+
+
+@pytest.fixture
+async def engine() -> AsyncIterator[MediaEngine]:
+    media = MediaEngine(PortRange("127.0.0.1", 31000, 31999), rtp_timeout=None)
+    media.start()
+    yield media
+    media.close()
+
+
+@pytest.fixture
+def phones() -> list[Phone]:
+    made: list[Phone] = []
+    yield made  # type: ignore[misc]
+    for phone in made:
+        phone.close()
