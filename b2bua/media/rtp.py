@@ -15,6 +15,7 @@ Malformed input raises :class:`RtpError` (a ``ValueError``) naming the problem.
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 RTP_VERSION = 2
@@ -510,7 +511,7 @@ def parse_rtcp(data: Buffer) -> list[RtcpPacket]:
     return packets
 
 
-def serialize_rtcp(packets: list[RtcpPacket] | tuple[RtcpPacket, ...]) -> bytes:
+def serialize_rtcp(packets: Sequence[RtcpPacket]) -> bytes:
     """Serialize packets into one compound RTCP datagram (no padding)."""
     out = []
     for packet in packets:

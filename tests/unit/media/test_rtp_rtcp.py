@@ -15,6 +15,7 @@ from b2bua.media.rtp import (
     ReportBlock,
     RtcpBye,
     RtcpOther,
+    RtcpPacket,
     RtcpReceiverReport,
     RtcpSenderReport,
     RtcpSourceDescription,
@@ -62,7 +63,7 @@ def test_parse_hand_built_sr_and_sdes() -> None:
 
 
 def test_rr_sdes_bye_compound_round_trip() -> None:
-    packets = [
+    packets: list[RtcpPacket] = [
         RtcpReceiverReport(0x01020304, (BLOCK, BLOCK)),
         RtcpSourceDescription(
             (
@@ -81,7 +82,7 @@ def test_rr_sdes_bye_compound_round_trip() -> None:
 def test_bye_without_reason_and_sdes_chunk_already_aligned() -> None:
     chunk = SdesChunk(7, ((SDES_CNAME, b"ab"),))  # 4 + 2 + 2 = 8: needs four null octets
     assert chunk.serialize() == struct.pack("!I", 7) + b"\x01\x02ab" + b"\x00" * 4
-    packets = [RtcpSourceDescription((chunk,)), RtcpBye((1, 2))]
+    packets: list[RtcpPacket] = [RtcpSourceDescription((chunk,)), RtcpBye((1, 2))]
     assert parse_rtcp(serialize_rtcp(packets)) == packets
 
 
@@ -219,8 +220,8 @@ rtcp_packets = st.one_of(
 
 
 @given(st.lists(rtcp_packets, min_size=1, max_size=4))
-def test_any_compound_round_trips(packets: list[object]) -> None:
-    data = serialize_rtcp(packets)  # type: ignore[arg-type]
+def test_any_compound_round_trips(packets: list[RtcpPacket]) -> None:
+    data = serialize_rtcp(packets)
     parsed = parse_rtcp(data)
     assert parsed == packets
     assert serialize_rtcp(parsed) == data
