@@ -66,7 +66,7 @@ class Phone:
                 data = await asyncio.wait_for(loop.sock_recv(self.sock, 2048), quiet)
             except TimeoutError:
                 break
-            first, second, seq, ts, ssrc = HEADER.unpack_from(data)
+            _, second, seq, ts, ssrc = HEADER.unpack_from(data)
             packets.append(Received(second & 0x7F, bool(second & 0x80), seq, ts, ssrc,
                                     data[12:]))
         return packets
@@ -106,3 +106,28 @@ def phones() -> list[Phone]:
     yield made  # type: ignore[misc]
     for phone in made:
         phone.close()
+
+
+def tone_codes(frequency: float, seconds: float, level: float = 6000.0,
+               law: str = "PCMU") -> np.ndarray:
+    from b2bua.media.codec import codec_named
+    t = np.arange(int(seconds * 8000)) / 8000
+    samples = (level * np.sin(2 * np.pi * frequency * t)).astype(np.int16)
+    return codec_named(law).encode(samples)
+
+
+def spectrum_levels(packets: list[Received], frequencies: list[float],
+                    law: str = "PCMU") -> dict[float, float]:
+    """Relative magnitude at each frequency of the audio carried by ``packets``."""
+    from b2bua.media.codec import codec_named
+    codes = np.frombuffer(b"".join(p.payload for p in packets), np.uint8)
+    samples = codec_named(law).decode(codes).astype(np.float64)
+    window = np.hanning(samples.size)
+    magnitude = np.abs(np.fft.rfft(samples * window))
+    bins = np.fft.rfftfreq(samples.size, 1 / 8000)
+    total = float(np.sqrt(np.sum(magnitude ** 2))) or 1.0
+    out = {}
+    for f in frequencies:
+        near = np.abs(bins - f) < 15
+        out[f] = float(np.sqrt(np.sum(magnitude[near] ** 2))) / total
+    return out

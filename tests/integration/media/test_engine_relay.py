@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from b2bua.media.engine import MediaEngine
 
 from .conftest import Phone
@@ -90,7 +92,7 @@ async def test_outgoing_stream_stays_continuous_when_its_source_changes(
     assert {p.ssrc for p in got} == {0x1}, "one SSRC for life toward the client"
     seqs = [p.sequence for p in got]
     assert seqs == [(seqs[0] + i) & 0xFFFF for i in range(13)]
-    steps = {(b.timestamp - a.timestamp) & 0xFFFFFFFF for a, b in zip(got[3:], got[4:])}
+    steps = {(b.timestamp - a.timestamp) & 0xFFFFFFFF for a, b in itertools.pairwise(got[3:])}
     assert steps == {160}
     jump = (after[0].timestamp - before[-1].timestamp) & 0xFFFFFFFF
     assert jump % 160 == 0 and 160 <= jump < 8000 * 5

@@ -1,0 +1,247 @@
+"""Pure parts of the media engine: continuity arithmetic, jitter bank, player, mixer, ports."""
+
+from __future__ import annotations
+
+import struct
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from b2bua.media.codec import PCMA, PCMU, TRANSCODE
+from b2bua.media.jitter import DELAY_FRAMES, FRAME, RING, AudioBank
+from b2bua.media.keysend import KeyOut
+from b2bua.media.mixer import MixPlan, silence_rows
+from b2bua.media.player import Player
+from b2bua.media.ports import PortPool, PortRange, PortsExhausted
+from b2bua.media.recorder import WavRecorder
+from b2bua.media.relay import continuation, elapsed_samples
+
+# -- continuity ---------------------------------------------------------------------------
+
+
+@given(st.integers(0, 0xFFFF), st.integers(0, 0xFFFFFFFF), st.integers(0, 0xFFFF),
+       st.integers(0, 0xFFFFFFFF), st.integers(1, 50))
+def test_continuation_follows_last_packet_across_wrap(last_seq: int, last_ts: int, seq: int,
+                                                      ts: int, frames_later: int) -> None:
+    elapsed = frames_later * FRAME
+    seq_shift, ts_shift = continuation(last_seq, last_ts, elapsed, seq, ts)
+    assert (seq + seq_shift) & 0xFFFF == (last_seq + 1) & 0xFFFF
+    assert (ts + ts_shift) & 0xFFFFFFFF == (last_ts + elapsed) & 0xFFFFFFFF
+    # the following packets of the new source keep stepping by one
+    assert (seq + 7 + seq_shift) & 0xFFFF == (last_seq + 8) & 0xFFFF
+
+
+def test_continuation_concrete_wrap() -> None:
+    seq_shift, ts_shift = continuation(0xFFFF, 0xFFFFFF60, 160, 10, 1000)
+    assert (10 + seq_shift) & 0xFFFF == 0
+    assert (1000 + ts_shift) & 0xFFFFFFFF == 0
+
+
+def test_elapsed_samples_whole_frames_at_least_one() -> None:
+    assert elapsed_samples(0.0) == FRAME
+    assert elapsed_samples(0.021) == FRAME
+    assert elapsed_samples(0.1) == 5 * FRAME
+
+
+# -- jitter bank --------------------------------------------------------------------------
+
+
+def _frame(value: int) -> memoryview:
+    return memoryview(bytes([value]) * FRAME)
+
+
+def _take_codes(bank: AudioBank, row: int) -> np.ndarray:
+    return PCMU.encode(bank.take()[row].copy())
+
+
+def test_jitter_bank_plays_after_delay_and_fixes_reordering() -> None:
+    bank = AudioBank(rows=2)
+    capture = bank.add(PCMU.index)
+    capture.write(1000, _frame(0x10), 0, FRAME)
+    capture.write(1000 + 2 * FRAME, _frame(0x30), 0, FRAME)  # arrives before its predecessor
+    capture.write(1000 + FRAME, _frame(0x20), 0, FRAME)
+    played = [_take_codes(bank, capture.row)[0] for _ in range(DELAY_FRAMES + 3)]
+    assert played == [0xFF] * DELAY_FRAMES + [0x10, 0x20, 0x30]
+
+
+def test_jitter_bank_loss_is_silence_and_late_packets_are_dropped() -> None:
+    bank = AudioBank(rows=1)
+    capture = bank.add(PCMU.index)
+    capture.write(0, _frame(0x10), 0, FRAME)
+    capture.write(2 * FRAME, _frame(0x30), 0, FRAME)  # frame 1 lost
+    out = [_take_codes(bank, capture.row)[0] for _ in range(DELAY_FRAMES + 2)]
+    capture.write(FRAME, _frame(0x20), 0, FRAME)  # too late now
+    assert capture.late == 1
+    out.append(_take_codes(bank, capture.row)[0])
+    assert out[DELAY_FRAMES:] == [0x10, 0xFF, 0x30]
+
+
+def test_jitter_bank_across_timestamp_wrap_and_ring_end() -> None:
+    bank = AudioBank(rows=1)
+    capture = bank.add(PCMA.index)
+    start = 0xFFFFFFFF - 3 * FRAME + 1
+    got = []
+    for i in range(RING // FRAME + 4):
+        capture.write((start + i * FRAME) & 0xFFFFFFFF, _frame(i % 200), 0, FRAME)
+        got.append(int(PCMA.encode(bank.take()[capture.row].copy())[0]))
+    assert got[DELAY_FRAMES:] == [i % 200 for i in range(len(got) - DELAY_FRAMES)]
+
+
+def test_jitter_bank_odd_packet_sizes_are_sample_accurate() -> None:
+    bank = AudioBank(rows=1)
+    capture = bank.add(PCMU.index)
+    data = bytes(range(240))
+    capture.write(0, memoryview(data), 0, 240)  # 30 ms packets
+    capture.write(240, memoryview(data), 0, 240)
+    frames = [PCMU.encode(bank.take()[capture.row].copy()) for _ in range(DELAY_FRAMES + 3)]
+    joined = np.concatenate(frames[DELAY_FRAMES:])[:480]
+    expected = PCMU.encode(PCMU.decode(np.frombuffer(data * 2, np.uint8)))
+    assert np.array_equal(joined, expected)
+
+
+def test_jitter_bank_drops_a_frame_when_a_fast_sender_runs_ahead() -> None:
+    bank = AudioBank(rows=1)
+    capture = bank.add(PCMU.index)
+    ts = 0
+    for _ in range(40):  # two packets per tick: the sender's clock runs twice as fast
+        for _ in range(2):
+            capture.write(ts, _frame(0x40), 0, FRAME)
+            ts += FRAME
+        bank.take()
+    assert capture.ahead <= RING - FRAME
+
+
+def test_jitter_bank_grows_and_keeps_rows() -> None:
+    bank = AudioBank(rows=1)
+    first = bank.add(PCMU.index)
+    first.write(0, _frame(0x10), 0, FRAME)
+    second = bank.add(PCMU.index)
+    assert bank.rows == 2 and second.row != first.row
+    out = [_take_codes(bank, first.row)[0] for _ in range(DELAY_FRAMES + 1)]
+    assert out[-1] == 0x10
+    assert not bank.decoded[bank.zero_row].any()
+
+
+# -- codecs, player, mixer ----------------------------------------------------------------
+
+
+def test_transcode_tables_map_silence() -> None:
+    assert b"\xff".translate(TRANSCODE[("PCMU", "PCMA")]) == b"\xd5"
+    assert b"\xd5".translate(TRANSCODE[("PCMA", "PCMU")]) in (b"\xff", b"\x7f", b"\xfe")
+
+
+def test_player_once_pads_and_finishes() -> None:
+    player = Player(np.arange(200, dtype=np.int16))
+    assert np.array_equal(player.next_frame(), np.arange(160))
+    last = player.next_frame()
+    assert np.array_equal(last[:40], np.arange(160, 200)) and not last[40:].any()
+    assert player.finished
+
+
+def test_player_loop_wraps_short_sounds() -> None:
+    player = Player(np.array([1, 2, 3], np.int16), loop=True)
+    frame = player.next_frame()
+    assert list(frame[:7]) == [1, 2, 3, 1, 2, 3, 1] and not player.finished
+    assert player.position == 160 % 3
+
+
+def test_player_rejects_wrong_dtype() -> None:
+    with pytest.raises(ValueError):
+        Player(np.zeros(10, np.float32))
+
+
+def test_mix_plan_sums_saturates_and_encodes_per_codec() -> None:
+    decoded = np.zeros((4, FRAME), np.int16)  # 3 rows + the zero row
+    decoded[0] = 1000
+    decoded[1] = 30000
+    decoded[2] = 20000
+    plan = MixPlan([[0, 2], [1, 2], []], [PCMU.index, PCMA.index, PCMU.index], zero_row=3)
+    codes = plan.mix(decoded, [(2, np.full(FRAME, 500, np.int16))])
+    assert np.array_equal(PCMU.decode(codes[0]), PCMU.decode(PCMU.encode(
+        np.full(FRAME, 21000, np.int16))))
+    assert PCMA.decode(codes[1])[0] == PCMA.decode(PCMA.encode(np.array([32767], np.int16)))[0]
+    assert PCMU.decode(codes[2])[0] == PCMU.decode(PCMU.encode(np.array([500], np.int16)))[0]
+
+
+def test_silence_rows_leaves_original() -> None:
+    decoded = np.ones((3, FRAME), np.int16)
+    muted = silence_rows(decoded, [1])
+    assert not muted[1].any() and decoded[1].all() and muted[0].all()
+
+
+# -- keys we send -------------------------------------------------------------------------
+
+
+def test_key_out_updates_then_three_ends() -> None:
+    key = KeyOut("#", 100)
+    packets = []
+    while not key.done:
+        packets.append(key.next_payload())
+    events = [struct.unpack("!BBH", p) for p, _ in packets]
+    assert [m for _, m in packets] == [True] + [False] * (len(packets) - 1)
+    assert {e[0] for e in events} == {11}
+    assert [e[2] for e in events] == [160, 320, 480, 640, 800, 800, 800]
+    assert [bool(e[1] & 0x80) for e in events] == [False] * 4 + [True] * 3
+
+
+# -- ports and recorder -------------------------------------------------------------------
+
+
+def test_port_pool_even_ports_reuse_after_release_and_exhaustion() -> None:
+    pool = PortPool(PortRange("127.0.0.1", 33100, 33105))
+    first = pool.acquire()
+    second = pool.acquire()
+    third = pool.acquire()
+    assert [first[0], second[0], third[0]] == [33100, 33102, 33104]
+    assert third[2].getsockname()[1] == 33105
+    with pytest.raises(PortsExhausted):
+        pool.acquire()
+    first[1].close()
+    first[2].close()
+    pool.release(first[0])
+    again = pool.acquire()
+    assert again[0] == 33100
+    for _, rtp, rtcp in (second, third, again):
+        rtp.close()
+        rtcp.close()
+
+
+def test_port_pool_skips_ports_taken_by_others() -> None:
+    pool = PortPool(PortRange("127.0.0.1", 33200, 33203))
+    import socket
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    squatter.bind(("127.0.0.1", 33201))
+    try:
+        port, rtp, rtcp = pool.acquire()
+        assert port == 33202
+        rtp.close()
+        rtcp.close()
+    finally:
+        squatter.close()
+
+
+def test_port_range_validation() -> None:
+    with pytest.raises(ValueError):
+        PortRange("127.0.0.1", 33101, 33200)
+    with pytest.raises(ValueError):
+        PortRange("127.0.0.1", 33100, 33100)
+
+
+def test_recorder_header_current_after_each_flush(tmp_path: Path) -> None:
+    path = tmp_path / "r.wav"
+    recorder = WavRecorder(path)
+    with wave.open(str(path)) as empty:
+        assert empty.getnframes() == 0
+    recorder.append(np.array([[1, -1]] * 160, "<i2").tobytes())
+    recorder.flush()
+    with wave.open(str(path)) as partial:
+        assert partial.getnframes() == 160 and partial.getnchannels() == 2
+    recorder.append(np.array([[2, -2]] * 80, "<i2").tobytes())
+    recorder.close()
+    with wave.open(str(path)) as done:
+        data = np.frombuffer(done.readframes(1000), "<i2").reshape(-1, 2)
+    assert data.shape == (240, 2) and list(data[-1]) == [2, -2]
