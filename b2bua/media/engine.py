@@ -22,9 +22,9 @@ from typing import Final, Literal, TypeVar
 import numpy as np
 
 from b2bua.media.codec import Samples, codec_named
+from b2bua.media.events import TelephoneEventSender, event_for_digit
 from b2bua.media.jitter import DELAY_FRAMES, FRAME, AudioBank
 from b2bua.media.keys import KeyEvent, KeyStarted
-from b2bua.media.keysend import KeyOut
 from b2bua.media.legs import Direction, Leg
 from b2bua.media.mixer import MixPlan, silence_rows
 from b2bua.media.player import Player
@@ -33,6 +33,7 @@ from b2bua.media.recorder import WavRecorder
 from b2bua.media.relay import Clock, Route, Stream
 from b2bua.media.reports import REPORT_INTERVAL, RtcpSession
 from b2bua.media.sensing import KeySensing
+from dsp.tones import dtmf_tone
 
 log = logging.getLogger(__name__)
 
@@ -276,12 +277,15 @@ class MediaEngine:
     def send_key(self, stream_id: int, digit: str, duration_ms: int = 160) -> None:
         """Send a key toward the leg as RFC 4733 events with its own PT (in-band without one)."""
         leg = self._leg(stream_id)
-        if leg.stream.event_pt is None:
-            from dsp.tones import dtmf_tone
+        event_for_digit(digit)
+        if not 40 <= duration_ms <= 8000:
+            raise ValueError(f"key duration {duration_ms} ms outside 40-8000 ms")
+        event_pt = leg.stream.event_pt
+        if event_pt is None:
             tone = dtmf_tone(digit, duration_ms / 1000).astype(np.int16)
             self.play(stream_id, tone, over_sources=True)
             return
-        leg.keys_out.append(KeyOut(digit, duration_ms))
+        leg.key_packets.extend(TelephoneEventSender(event_pt).packets(digit, duration_ms))
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -436,7 +440,7 @@ class MediaEngine:
 
     def _send_keys(self) -> None:
         for leg in self._legs.values():
-            if leg.keys_out:
+            if leg.key_packets:
                 leg.send_key_packet(self._rng)
 
     def _record(self, decoded: Samples) -> None:

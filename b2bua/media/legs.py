@@ -8,8 +8,8 @@ import socket
 from collections import deque
 from typing import Final, Literal
 
+from b2bua.media.events import EventPacket, TelephoneEventReceiver
 from b2bua.media.keys import LegKeys
-from b2bua.media.keysend import KeyOut
 from b2bua.media.player import Player
 from b2bua.media.relay import WRAP, Stream
 from b2bua.media.reports import RtcpSession
@@ -47,11 +47,13 @@ class Leg:
         self.events = False
         self.swallow: frozenset[str] = frozenset()
         self.keys: LegKeys | None = None
-        self.receiver: object | None = None
+        self.receiver: TelephoneEventReceiver | None = None
         self.swallowed_events: deque[int] = deque(maxlen=4)
         """RTP timestamps of the swallowed RFC 4733 events still arriving (dropped)."""
         self.info_ends: list[tuple[float, str]] = []
-        self.keys_out: deque[KeyOut] = deque()
+        self.key_packets: deque[EventPacket] = deque()
+        """RFC 4733 packets of the keys being sent toward this leg, one per media tick."""
+        self._key_timestamp = 0
         self.rtp_timeout = rtp_timeout
         self.last_active = now
         self.seen = 0
@@ -87,17 +89,16 @@ class Leg:
         self._pending = b""
 
     def send_key_packet(self, rng: random.Random) -> None:
-        """The next RFC 4733 packet of the key being sent toward this leg."""
-        key = self.keys_out[0]
+        """The next RFC 4733 packet of the keys being sent toward this leg."""
+        packet = self.key_packets.popleft()
         stream = self.stream
         if stream.event_pt is None:
-            self.keys_out.clear()
+            self.key_packets.clear()
             return
-        payload, marker = key.next_payload()
-        if marker:
-            stream.emit(payload, stream.event_pt, marker=True, new_ssrc=rng.getrandbits(32))
-            key.timestamp = stream.out_ts
+        if packet.marker:
+            stream.emit(packet.payload, stream.event_pt, marker=True,
+                        new_ssrc=rng.getrandbits(32))
+            self._key_timestamp = stream.out_ts
         else:
-            stream.emit(payload, stream.event_pt, timestamp=key.timestamp & WRAP)
-        if key.done:
-            self.keys_out.popleft()
+            stream.emit(packet.payload, stream.event_pt,
+                        timestamp=(self._key_timestamp + packet.timestamp_offset) & WRAP)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from b2bua.media.codec import Samples
+from b2bua.media.events import EdgeKind, KeyEdge, TelephoneEventReceiver
 from b2bua.media.keys import KeyEvent, KeySource, KeyStarted, LegKeys
 from b2bua.media.legs import Leg
 from b2bua.media.relay import RATE, Stream
@@ -50,8 +51,8 @@ class KeySensing:
         event_pt = leg.stream.event_pt
         if leg.events and event_pt is not None:
             receiver = leg.receiver
-            if receiver is None or getattr(receiver, "payload_type", None) != event_pt:
-                leg.receiver = _new_receiver(event_pt)
+            if receiver is None or receiver.payload_type != event_pt:
+                leg.receiver = TelephoneEventReceiver(event_pt, clock_rate=RATE)
         else:
             leg.receiver = None
         channel = self._channel_of(leg)
@@ -98,14 +99,16 @@ class KeySensing:
         if receiver is None:
             return False
         now = self._clock()
-        edges = receiver.receive(ssrc, sequence, timestamp, marker, payload,  # type: ignore[attr-defined]
-                                 now)
-        for edge in edges:
-            started, digit, event_timestamp = _edge_fields(edge)
-            self._edge(leg, "rfc4733", started, digit, now, now, event_timestamp)
-        if edges or receiver.next_deadline() is not None:  # type: ignore[attr-defined]
+        self._edges(leg, receiver.receive(ssrc, sequence, timestamp, marker, payload, now), now)
+        if receiver.next_deadline() is not None:
             self._active.add(leg)
         return timestamp in leg.swallowed_events
+
+    def _edges(self, leg: Leg, edges: list[KeyEdge], now: float) -> None:
+        for edge in edges:
+            if edge.digit is not None:
+                self._edge(leg, "rfc4733", edge.kind == EdgeKind.START, edge.digit, now, now,
+                           edge.timestamp)
 
     def info_key(self, leg: Leg, digit: str, duration: float, now: float) -> bool:
         """A SIP INFO digit; its end is taken as ``now + duration``."""
@@ -173,13 +176,11 @@ class KeySensing:
     def handle_timers(self, now: float) -> None:
         """Lost RFC 4733 ends, INFO key ends, and keys due to be reported."""
         for leg in list(self._active):
-            receiver: Any = leg.receiver
+            receiver = leg.receiver
             if receiver is not None:
                 deadline = receiver.next_deadline()
                 if deadline is not None and deadline <= now:
-                    for edge in receiver.handle_timer(now):
-                        started, digit, event_timestamp = _edge_fields(edge)
-                        self._edge(leg, "rfc4733", started, digit, now, now, event_timestamp)
+                    self._edges(leg, receiver.handle_timer(now), now)
             for end in [e for e in leg.info_ends if e[0] <= now]:
                 leg.info_ends.remove(end)
                 self._edge(leg, "info", False, end[1], end[0], now, None)
@@ -197,13 +198,3 @@ class KeySensing:
     def forget(self, leg: Leg) -> None:
         self._active.discard(leg)
         self._silenced.discard(leg)
-
-
-def _new_receiver(payload_type: int) -> object:
-    from b2bua.media.events import TelephoneEventReceiver
-    return TelephoneEventReceiver(payload_type, clock_rate=RATE)
-
-
-def _edge_fields(edge: Any) -> tuple[bool, str, int]:
-    """``(is_start, digit, event_timestamp)`` of a :class:`b2bua.media.events.KeyEdge`."""
-    return edge.kind == "start", edge.digit, edge.timestamp

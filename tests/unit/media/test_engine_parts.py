@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 import wave
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from hypothesis import strategies as st
 
 from b2bua.media.codec import PCMA, PCMU, TRANSCODE
 from b2bua.media.jitter import DELAY_FRAMES, FRAME, RING, AudioBank
-from b2bua.media.keysend import KeyOut
 from b2bua.media.mixer import MixPlan, silence_rows
 from b2bua.media.player import Player
 from b2bua.media.ports import PortPool, PortRange, PortsExhausted
@@ -171,21 +169,6 @@ def test_silence_rows_leaves_original() -> None:
     decoded = np.ones((3, FRAME), np.int16)
     muted = silence_rows(decoded, [1])
     assert not muted[1].any() and decoded[1].all() and muted[0].all()
-
-
-# -- keys we send -------------------------------------------------------------------------
-
-
-def test_key_out_updates_then_three_ends() -> None:
-    key = KeyOut("#", 100)
-    packets = []
-    while not key.done:
-        packets.append(key.next_payload())
-    events = [struct.unpack("!BBH", p) for p, _ in packets]
-    assert [m for _, m in packets] == [True] + [False] * (len(packets) - 1)
-    assert {e[0] for e in events} == {11}
-    assert [e[2] for e in events] == [160, 320, 480, 640, 800, 800, 800]
-    assert [bool(e[1] & 0x80) for e in events] == [False] * 4 + [True] * 3
 
 
 # -- ports and recorder -------------------------------------------------------------------
