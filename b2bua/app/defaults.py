@@ -134,7 +134,7 @@ recording:
 
 sms:                         # the SMS gateway of the "sms" key option
   gateway: sip               # sip: SIP MESSAGE to uri (default: through the trunk)
-                             # http: JSON POST {"to", "from", "text"} to url
+                             # http: an HTTP POST (JSON body) to url
   uri: sip:sms@127.0.0.1:5070   # demo: a local stand-in; nothing listens there by default
   # url: https://sms.example.com/send
   sender: Demo Office

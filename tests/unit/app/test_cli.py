@@ -240,10 +240,13 @@ def test_blacklist_contacts_managers_outbox(
 
 
 def test_listing_does_not_write(filled: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    before = (filled / "b2bua.sqlite3").read_bytes()
+    database, journal = filled / "b2bua.sqlite3", filled / "b2bua.sqlite3-wal"
+    before = database.read_bytes()
+    assert not journal.exists() or journal.stat().st_size == 0
     for command in ("registrations", "calls", "blacklist", "contacts", "managers", "outbox"):
         assert run(capsys, command, "--data-dir", str(filled))[0] == 0
-    assert (filled / "b2bua.sqlite3").read_bytes() == before
+    assert database.read_bytes() == before
+    assert not journal.exists() or journal.stat().st_size == 0
 
 
 @pytest.fixture

@@ -193,3 +193,14 @@ def test_an_older_file_is_migrated_in_place(
     finally:
         raw.close()
     assert "note" in columns
+
+
+def test_sqlite_store_is_a_store(store: SqliteStore) -> None:
+    from b2bua.store import Store
+
+    assert isinstance(store, Store)
+    protocol = {name for name in vars(Store) if not name.startswith("_")}
+    offered = {name for name in dir(SqliteStore) if not name.startswith("_")}
+    assert protocol <= offered
+    # everything public on the SQLite class beyond the protocol is about the file itself
+    assert offered - protocol == {"schema_version"}
