@@ -41,6 +41,7 @@ TICK: Final = FRAME / 8000
 """Seconds between media ticks."""
 
 TIMEOUT_CHECK_TICKS: Final = 10
+"""Each leg's RTP inactivity is checked every this many ticks (200 ms), legs spread evenly."""
 RECORD_FLUSH_TICKS: Final = 25
 REPORT_TICKS: Final = round(REPORT_INTERVAL / TICK)
 MAX_CATCH_UP: Final = 5
@@ -114,6 +115,9 @@ class MediaEngine:
         self._recorders: dict[int, tuple[WavRecorder, int, int]] = {}
         self._next_recorder = 1
         self._timer: asyncio.TimerHandle | None = None
+        self._timeout_rota: list[set[int]] = [set() for _ in range(TIMEOUT_CHECK_TICKS)]
+        self._report_rota: list[set[int]] = [set() for _ in range(REPORT_TICKS)]
+        self._keying: set[int] = set()
         self._next_tick = 0.0
         self._ticks = 0
 
@@ -154,6 +158,8 @@ class MediaEngine:
         leg = Leg(stream, RtcpSession(stream, self._rng.getrandbits(32)),
                   self.default_rtp_timeout, self._clock.now)
         self._legs[stream_id] = leg
+        self._timeout_rota[stream_id % TIMEOUT_CHECK_TICKS].add(stream_id)
+        self._report_rota[stream_id % REPORT_TICKS].add(stream_id)
         self.loop.add_reader(rtp.fileno(), stream.on_readable)
         self.loop.add_reader(rtcp.fileno(), leg.rtcp.on_readable)
         return stream_id
@@ -221,6 +227,9 @@ class MediaEngine:
         self.loop.remove_reader(leg.stream.rtcp.fileno())
         leg.stream.close()
         del self._legs[stream_id]
+        self._timeout_rota[stream_id % TIMEOUT_CHECK_TICKS].discard(stream_id)
+        self._report_rota[stream_id % REPORT_TICKS].discard(stream_id)
+        self._keying.discard(stream_id)
         self._pool.release(leg.stream.port)
 
     def stats(self, stream_id: int) -> StreamStats:
@@ -286,6 +295,7 @@ class MediaEngine:
             self.play(stream_id, tone, over_sources=True)
             return
         leg.key_packets.extend(TelephoneEventSender(event_pt).packets(digit, duration_ms))
+        self._keying.add(stream_id)
 
     # -- keys -----------------------------------------------------------------------------
 
@@ -411,8 +421,7 @@ class MediaEngine:
         self._mix(decoded)
         self._send_keys()
         self._record(decoded)
-        if self._ticks % TIMEOUT_CHECK_TICKS == 0:
-            self._check_timeouts(now)
+        self._check_timeouts(now)
         self._send_reports()
 
     def _mix(self, decoded: Samples) -> None:
@@ -439,9 +448,11 @@ class MediaEngine:
             self._notify(self.on_play_finished, PlayFinished(leg.stream.id))
 
     def _send_keys(self) -> None:
-        for leg in self._legs.values():
-            if leg.key_packets:
-                leg.send_key_packet(self._rng)
+        for stream_id in list(self._keying):
+            leg = self._legs[stream_id]
+            leg.send_key_packet(self._rng)
+            if not leg.key_packets:
+                self._keying.discard(stream_id)
 
     def _record(self, decoded: Samples) -> None:
         if not self._recorders:
@@ -463,18 +474,21 @@ class MediaEngine:
                 recorder.flush()
 
     def _check_timeouts(self, now: float) -> None:
-        for leg in list(self._legs.values()):
+        for stream_id in list(self._timeout_rota[self._ticks % TIMEOUT_CHECK_TICKS]):
+            leg = self._legs[stream_id]
             idle = leg.idle_for(now)
             if idle is not None:
                 leg.timed_out = True
-                self._notify(self.on_timeout, RtpTimeout(leg.stream.id, idle))
+                self._notify(self.on_timeout, RtpTimeout(stream_id, idle))
 
     def _send_reports(self) -> None:
-        phase = self._ticks % REPORT_TICKS
+        due = self._report_rota[self._ticks % REPORT_TICKS]
+        if not due:
+            return
         unix_now = time.time()
-        for stream_id, leg in self._legs.items():
-            if stream_id % REPORT_TICKS == phase:
-                leg.rtcp.send(leg.rtcp.report(unix_now))
+        for stream_id in due:
+            rtcp = self._legs[stream_id].rtcp
+            rtcp.send(rtcp.report(unix_now))
 
     # -- events ---------------------------------------------------------------------------
 

@@ -37,6 +37,8 @@ class KeySensing:
         self._active: set[Leg] = set()
         self._silenced: set[Leg] = set()
         self._channels: list[Leg | None] = []
+        self._origins: list[int] = []
+        """Samples fed before each channel's stream (re)started: its positions count from there."""
         self._detector: Any = None
         self._fed = 0
         self.inband_available = True
@@ -85,9 +87,11 @@ class KeySensing:
         except ValueError:
             channel = len(self._channels)
             self._channels.append(None)
+            self._origins.append(self._fed)
             self._detector.resize(len(self._channels))
         self._channels[channel] = leg
         self._detector.reset([channel])
+        self._origins[channel] = self._fed
 
     # -- the three ways -------------------------------------------------------------------
 
@@ -136,7 +140,8 @@ class KeySensing:
             owner = self._channels[event.channel]
             if owner is None:
                 continue
-            time = capture_time - (self._fed - event.position) / RATE
+            position = self._origins[event.channel] + event.position
+            time = capture_time - (self._fed - position) / RATE
             self._edge(owner, "inband", event.kind == "down", event.digit, time,
                        capture_time, None)
             self._active.add(owner)
