@@ -1,0 +1,108 @@
+"""Re-INVITE, hold, release, RTCP and ptime over real UDP sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import socket
+
+import numpy as np
+
+from b2bua.media.engine import MediaEngine
+from b2bua.media.rtp import RtcpReceiverReport, RtcpSenderReport, parse_rtcp
+
+from .conftest import Phone
+from .test_engine_relay import leg
+
+SILENCE = b"\xff" * 160
+
+
+async def test_new_remote_address_relatches(engine: MediaEngine, phones: list[Phone]) -> None:
+    alice, bob, alice_moved = Phone(ssrc=0xA), Phone(ssrc=0xB), Phone(ssrc=0xA2)
+    phones += [alice, bob, alice_moved]
+    a, b = leg(engine, alice), leg(engine, bob)
+    engine.bridge(a, b)
+    alice.send_audio(SILENCE)
+    await bob.collect(quiet=0.1)
+    assert engine.stats(a).remote == alice.address
+    engine.configure(a, remote=alice_moved.address)  # re-INVITE: the phone moved its media
+    alice_moved.target = alice.target
+    alice_moved.send_audio(SILENCE)
+    assert len(await bob.collect(quiet=0.1)) == 1
+    bob.send_audio(SILENCE)
+    assert len(await alice_moved.collect(quiet=0.1)) == 1
+    assert await alice.collect(quiet=0.05) == []
+
+
+async def test_same_remote_keeps_latch_and_hold_stops_sending(engine: MediaEngine,
+                                                              phones: list[Phone]) -> None:
+    alice, bob = Phone(), Phone()
+    phones += [alice, bob]
+    a = engine.allocate()
+    engine.configure(a, remote=("127.0.0.1", 9))  # NAT: the real port differs
+    alice.target = ("127.0.0.1", engine.local_port(a))
+    b = leg(engine, bob)
+    engine.bridge(a, b)
+    alice.send_audio(SILENCE)
+    await bob.collect(quiet=0.1)
+    engine.configure(a, remote=("127.0.0.1", 9), direction="recvonly")  # the phone holds us
+    assert engine.stats(a).latched
+    bob.send_audio(SILENCE)
+    assert await alice.collect(quiet=0.1) == []
+    engine.configure(a, remote=("127.0.0.1", 9))  # resumed
+    bob.send_audio(SILENCE)
+    got = await alice.collect(quiet=0.1)
+    assert len(got) == 1 and got[0].marker
+
+
+async def test_release_frees_the_port_for_reuse(engine: MediaEngine) -> None:
+    first = engine.allocate()
+    port = engine.local_port(first)
+    engine.release(first)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", port))  # closed: binds again
+    probe.close()
+    engine.release(first)  # releasing twice is harmless
+    assert engine.local_port(engine.allocate()) != port, "freed ports go to the back"
+
+
+async def test_release_unhooks_listeners(engine: MediaEngine, phones: list[Phone]) -> None:
+    client, employee, trainer = Phone(ssrc=1), Phone(ssrc=2), Phone(ssrc=3)
+    phones += [client, employee, trainer]
+    c, e, t = leg(engine, client), leg(engine, employee), leg(engine, trainer)
+    engine.set_sources(e, [c, t])
+    engine.release(t)
+    client.send_audio(b"\x20" * 160)
+    got = await employee.collect(quiet=0.1)
+    assert len(got) == 1 and got[0].payload == b"\x20" * 160, "back to a plain relay"
+
+
+async def test_rtcp_counts_as_liveness_and_we_report(engine: MediaEngine,
+                                                     phones: list[Phone]) -> None:
+    alice = Phone()
+    phones.append(alice)
+    rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rtcp.bind(("127.0.0.1", alice.address[1] + 1))
+    rtcp.setblocking(False)
+    try:
+        a = leg(engine, alice)
+        report = bytes.fromhex("80c90001") + (0x1234).to_bytes(4, "big")  # empty RR
+        rtcp.sendto(report, ("127.0.0.1", engine.local_port(a) + 1))
+        loop = asyncio.get_running_loop()
+        data = await asyncio.wait_for(loop.sock_recv(rtcp, 2048), 6.0)
+        packets = parse_rtcp(data)
+        assert isinstance(packets[0], RtcpSenderReport | RtcpReceiverReport)
+        assert engine.stats(a).rtcp_received == 1
+    finally:
+        rtcp.close()
+
+
+async def test_generated_audio_follows_the_legs_ptime(engine: MediaEngine,
+                                                      phones: list[Phone]) -> None:
+    phone = Phone()
+    phones.append(phone)
+    s = leg(engine, phone, ptime_ms=40)
+    engine.play(s, np.zeros(3200, np.int16))
+    got = await phone.collect(quiet=0.2)
+    assert len(got) == 10 and {len(p.payload) for p in got} == {320}
+    assert {(b.timestamp - a.timestamp) & 0xFFFFFFFF for a, b in itertools.pairwise(got)} == {320}
