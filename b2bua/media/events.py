@@ -27,7 +27,7 @@ from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 
-from b2bua.media.rtp import RtpError, parse_header
+from b2bua.media.rtp import Buffer, RtpError, parse_header, payload_end
 
 DTMF_DIGITS = "0123456789*#ABCD"
 DEFAULT_END_TIMEOUT = 0.3  # seconds without a packet before a key missing its end is ended
@@ -262,16 +262,17 @@ class TelephoneEventReceiver:
                 edges += self._reports(ssrc, block_timestamp, block.data, now)
         return edges
 
-    def receive_packet(self, data: bytes, now: float) -> list[KeyEdge]:
+    def receive_packet(self, data: Buffer, now: float) -> list[KeyEdge]:
         """Feed a whole RTP packet of any payload type; audio and garbage give no edges."""
         try:
             payload_type, marker, sequence, timestamp, ssrc, offset = parse_header(data)
+            payload = bytes(data[offset : payload_end(data, offset)])
         except RtpError:
             return self.handle_timer(now)
         if payload_type == self.payload_type:
-            return self.receive(ssrc, sequence, timestamp, marker, bytes(data[offset:]), now)
+            return self.receive(ssrc, sequence, timestamp, marker, payload, now)
         if payload_type == self.red_payload_type:
-            return self.receive_red(ssrc, sequence, timestamp, marker, bytes(data[offset:]), now)
+            return self.receive_red(ssrc, sequence, timestamp, marker, payload, now)
         return self.handle_timer(now)
 
     # -- event reports -------------------------------------------------------------------------

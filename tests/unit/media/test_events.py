@@ -387,6 +387,8 @@ def test_receive_packet_dispatches_on_payload_type(receiver: TelephoneEventRecei
     assert kinds(receiver.receive_packet(event, 0.0)) == [("start", "1")]
     assert receiver.receive_packet(audio, 0.1) == []
     assert kinds(receiver.receive_packet(audio, 0.4)) == [("end", "1")]  # timeout on any packet
+    padded = bytes((0xA0,)) + event[1:12] + report(2, False, 160) + b"\x00\x00\x03"
+    assert kinds(receiver.receive_packet(padded, 0.5)) == [("start", "2")]
 
 
 # -- several events in one packet (RFC 4733 §2.5.1.5) ---------------------------------------------
