@@ -6,9 +6,9 @@ assignment: no numpy call per packet), so reordered packets land in place and lo
 silence.  Every media tick :meth:`AudioBank.take` reads the frame under each row's head for all
 rows at once, refills it with silence and advances the heads.
 
-The head trails the newest timestamp by :data:`DELAY_FRAMES` frames.  Clock drift between a
-phone and us is absorbed by dropping a frame when the buffer runs too far ahead and by stepping
-back one frame when packets start arriving late.
+The head starts :data:`DELAY_FRAMES` frames behind the first packet.  Clock drift between a
+phone and us is absorbed on the packet path: a frame is dropped when packets run too far
+ahead, and the head steps back a frame when packets keep arriving late.
 """
 
 from __future__ import annotations
@@ -31,70 +31,127 @@ DELAY_FRAMES: Final = 2
 """Playout delay: how far behind the newest packet the head starts (40 ms)."""
 
 TOO_FAR_AHEAD: Final = (DELAY_FRAMES + 6) * FRAME
-"""A buffer filled beyond this many samples ahead of the head drops a frame (drift)."""
+"""A packet ending this many samples past the head drops a frame (the sender runs fast)."""
+
+MAX_STEP_BACK: Final = 4
+"""Packets later than this many frames are dropped, never waited for."""
+
+LATE_MEMORY: Final = 50
+"""Two late packets within this many ticks move the head back a frame (the sender is slow)."""
 
 WRAP: Final = 0xFFFFFFFF
 
 SILENT_FRAME: Final = tuple(bytes([codec.silence]) * FRAME for codec in BY_INDEX)
 
 
+class Ticker:
+    """Media ticks since the bank was made (shared by all captures of a bank)."""
+
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
 class Capture:
-    """The receive buffer state of one stream: which row, where the head is, drift counters."""
+    """The receive buffer state of one stream.
 
-    __slots__ = ("ahead", "codec_index", "head", "late", "origin", "row", "row_view",
-                 "started")
+    The head (the frame the next tick reads) is ``ticker.count - offset``: it advances with
+    the shared tick count, so a tick moves every head without touching any capture.  The
+    RTP timestamp of frame ``h`` is ``origin + h * FRAME``.  Drift is corrected here, on the
+    packet path, by moving ``offset`` one frame: forward when too much is buffered, back when
+    packets keep arriving late.
+    """
 
-    def __init__(self, row: int, codec_index: int, row_view: memoryview) -> None:
+    __slots__ = ("codec_index", "last_late", "offset", "offsets", "origin", "row", "row_view",
+                 "started", "ticker")
+
+    def __init__(self, row: int, codec_index: int, row_view: memoryview, ticker: Ticker,
+                 offsets: npt.NDArray[np.int64]) -> None:
         self.row = row
         self.codec_index = codec_index
         self.row_view = row_view
+        self.ticker = ticker
+        self.offsets = offsets
+        """The bank's array of every row's offset, read by the vectorised tick."""
+        self.offset = ticker.count
+        self.offsets[row] = self.offset
         self.origin = 0
-        """RTP timestamp of sample 0 of frame 0 (frame ``head`` is read on the next tick)."""
-        self.head = 0
         self.started = False
-        self.ahead = 0
-        """After the last packet: samples buffered ahead of the head (for drift control)."""
-        self.late = 0
-        """Packets that arrived after their frame was played since the last tick."""
+        self.last_late = -LATE_MEMORY
+        """Tick of the last late packet: a second one soon after moves the head back."""
 
     def write(self, timestamp: int, packet: memoryview, start: int, end: int) -> None:
         """Copy the payload ``packet[start:end]`` (RTP ``timestamp``) into the ring."""
         size = end - start
         if not self.started:
             self.restart(timestamp)
-        ahead = (timestamp - self.origin - self.head * FRAME) & WRAP
+        head = self.ticker.count - self.offset
+        ahead = (timestamp - self.origin - head * FRAME) & WRAP
         if ahead >= 0x80000000:
-            self.late += 1
-            return
+            shift = self._late(0x100000000 - ahead)
+            if not shift:
+                return
+            head -= shift
+            ahead = (ahead + shift * FRAME) & WRAP
         if ahead + size > RING - FRAME:
             self.restart(timestamp)
+            head = self.ticker.count - self.offset
             ahead = DELAY_FRAMES * FRAME
-        position = (self.head * FRAME + ahead) % RING
+        elif ahead + size > TOO_FAR_AHEAD:
+            self._skip(head)
+        position = (head * FRAME + ahead) % RING
         first = min(size, RING - position)
         self.row_view[position:position + first] = packet[start:start + first]
         if first < size:
             self.row_view[0:size - first] = packet[start + first:end]
-        if ahead + size > self.ahead:
-            self.ahead = ahead + size
 
     def restart(self, timestamp: int) -> None:
         """Resynchronise on ``timestamp`` (first packet, a new SSRC, or a jump)."""
         self.started = True
-        self.origin = (timestamp - DELAY_FRAMES * FRAME - self.head * FRAME) & WRAP
+        head = self.ticker.count - self.offset
+        self.origin = (timestamp - DELAY_FRAMES * FRAME - head * FRAME) & WRAP
         self.row_view[:] = SILENT_FRAME[self.codec_index] * FRAMES
-        self.ahead = 0
+
+    def _late(self, behind: int) -> int:
+        """A packet came ``behind`` samples after its frame was played.
+
+        The first is dropped (a jitter spike).  A second one soon after means the sender is
+        slower than us: the head steps back far enough to give the packet the full playout
+        delay again; returns how many frames it stepped (0 when the packet is dropped).
+        """
+        now = self.ticker.count
+        recent = now - self.last_late < LATE_MEMORY
+        self.last_late = now
+        if not recent or behind > MAX_STEP_BACK * FRAME:
+            return 0
+        shift = -(-behind // FRAME) + DELAY_FRAMES
+        self.offset += shift
+        self.offsets[self.row] = self.offset
+        self.last_late = -LATE_MEMORY
+        return shift
+
+    def _skip(self, head: int) -> None:
+        """Too much buffered (the sender's clock is faster): drop the frame at the head."""
+        dropped = (head % FRAMES) * FRAME
+        self.row_view[dropped:dropped + FRAME] = SILENT_FRAME[self.codec_index]
+        self.offset -= 1
+        self.offsets[self.row] = self.offset
 
 
 class AudioBank:
     """All capture rows; :meth:`take` gives the decoded frame of every row, vectorised."""
 
     def __init__(self, rows: int = 64) -> None:
+        self.ticker = Ticker()
         self._codes = np.empty((0, RING), np.uint8)
         self._silence = np.empty(0, np.uint8)
         self._codec_index = np.empty(0, np.intp)
+        self._offsets = np.empty(0, np.int64)
         self.decoded: Samples = np.zeros((1, FRAME), np.int16)
         """``(rows + 1, FRAME)`` int16 of the last tick; the extra last row is always zero."""
         self._captures: dict[int, Capture] = {}
+        self._active = np.empty(0, np.intp)
         self._free: list[int] = []
         self._grow(rows)
 
@@ -114,14 +171,17 @@ class AudioBank:
         self._codec_index[row] = codec_index
         self._silence[row] = BY_INDEX[codec_index].silence
         self._codes[row] = self._silence[row]
-        capture = Capture(row, codec_index, memoryview(self._codes[row]))
+        capture = Capture(row, codec_index, memoryview(self._codes[row]), self.ticker,
+                          self._offsets)
         self._captures[row] = capture
+        self._active = np.fromiter(self._captures, np.intp, len(self._captures))
         return capture
 
     def remove(self, capture: Capture) -> None:
         del self._captures[capture.row]
         self.decoded[capture.row] = 0
         self._free.append(capture.row)
+        self._active = np.fromiter(self._captures, np.intp, len(self._captures))
 
     def set_codec(self, capture: Capture, codec_index: int) -> None:
         capture.codec_index = codec_index
@@ -131,32 +191,16 @@ class AudioBank:
 
     def take(self) -> Samples:
         """Decode the frame at every head into :attr:`decoded`, clear it, advance the heads."""
-        captures = list(self._captures.values())
-        if not captures:
+        rows = self._active
+        tick = self.ticker.count
+        self.ticker.count = tick + 1
+        if not rows.size:
             return self.decoded
-        rows = np.fromiter((c.row for c in captures), np.intp, len(captures))
-        frames = np.fromiter((self._advance(c) for c in captures), np.intp, len(captures))
+        frames = (tick - self._offsets[rows]) % FRAMES
         codes: Codes = self._codes3[rows, frames]
         self._codes3[rows, frames] = self._silence[rows, None]
         self.decoded[rows] = DECODE_TABLES[self._codec_index[rows, None], codes]
         return self.decoded
-
-    @staticmethod
-    def _advance(capture: Capture) -> int:
-        """The frame to read now; moves the head on, adjusting for drift."""
-        head = capture.head
-        if capture.late > 1:
-            head -= 1
-            capture.ahead = DELAY_FRAMES * FRAME
-        elif capture.ahead > TOO_FAR_AHEAD:
-            skipped = (head % FRAMES) * FRAME
-            capture.row_view[skipped:skipped + FRAME] = SILENT_FRAME[capture.codec_index]
-            head += 1
-            capture.ahead -= FRAME
-        capture.late = 0
-        capture.ahead = max(capture.ahead - FRAME, 0)
-        capture.head = head + 1
-        return head % FRAMES
 
     def _grow(self, rows: int) -> None:
         old = self.rows
@@ -166,9 +210,11 @@ class AudioBank:
         self._codes3: npt.NDArray[np.uint8] = codes.reshape(rows, FRAMES, FRAME)
         self._silence = np.concatenate([self._silence, np.full(rows - old, 0xFF, np.uint8)])
         self._codec_index = np.concatenate([self._codec_index, np.zeros(rows - old, np.intp)])
+        self._offsets = np.concatenate([self._offsets, np.zeros(rows - old, np.int64)])
         decoded = np.zeros((rows + 1, FRAME), np.int16)
         decoded[:old] = self.decoded[:old]
         self.decoded = decoded
         for capture in self._captures.values():
             capture.row_view = memoryview(codes[capture.row])
+            capture.offsets = self._offsets
         self._free.extend(range(rows - 1, old - 1, -1))

@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from b2bua.media.codec import PCMA, PCMU, TRANSCODE
-from b2bua.media.jitter import DELAY_FRAMES, FRAME, RING, AudioBank
+from b2bua.media.jitter import DELAY_FRAMES, FRAME, RING, TOO_FAR_AHEAD, AudioBank
 from b2bua.media.mixer import MixPlan, silence_rows
 from b2bua.media.player import Player
 from b2bua.media.ports import PortPool, PortRange, PortsExhausted
@@ -73,7 +73,6 @@ def test_jitter_bank_loss_is_silence_and_late_packets_are_dropped() -> None:
     capture.write(2 * FRAME, _frame(0x30), 0, FRAME)  # frame 1 lost
     out = [_take_codes(bank, capture.row)[0] for _ in range(DELAY_FRAMES + 2)]
     capture.write(FRAME, _frame(0x20), 0, FRAME)  # too late now
-    assert capture.late == 1
     out.append(_take_codes(bank, capture.row)[0])
     assert out[DELAY_FRAMES:] == [0x10, 0xFF, 0x30]
 
@@ -101,16 +100,35 @@ def test_jitter_bank_odd_packet_sizes_are_sample_accurate() -> None:
     assert np.array_equal(joined, expected)
 
 
-def test_jitter_bank_drops_a_frame_when_a_fast_sender_runs_ahead() -> None:
+def test_jitter_bank_drops_frames_when_a_fast_sender_runs_ahead() -> None:
     bank = AudioBank(rows=1)
     capture = bank.add(PCMU.index)
     ts = 0
-    for _ in range(40):  # two packets per tick: the sender's clock runs twice as fast
-        for _ in range(2):
+    played = []
+    for i in range(40):  # the sender's clock runs 5 % fast: an extra packet every 20 ticks
+        for _ in range(2 if i % 20 == 19 else 1):
             capture.write(ts, _frame(0x40), 0, FRAME)
             ts += FRAME
-        bank.take()
-    assert capture.ahead <= RING - FRAME
+        played.append(_take_codes(bank, capture.row)[0])
+    head = bank.ticker.count - capture.offset
+    buffered = (ts - capture.origin - head * FRAME) & 0xFFFFFFFF
+    assert buffered <= TOO_FAR_AHEAD
+    assert played[DELAY_FRAMES:] == [0x40] * (40 - DELAY_FRAMES), "no gap, no restart"
+
+
+def test_jitter_bank_steps_back_when_a_slow_sender_falls_late() -> None:
+    bank = AudioBank(rows=1)
+    capture = bank.add(PCMU.index)
+    ts = 0
+    played = []
+    for i in range(60):  # one packet missing every 10 ticks: the sender is slow
+        if i % 10 != 9:
+            capture.write(ts, _frame(0x40), 0, FRAME)
+            ts += FRAME
+        played.append(_take_codes(bank, capture.row)[0])
+    # 6 frames never sent; stepping back drops one packet and restores the full delay
+    assert played[DELAY_FRAMES:].count(0xFF) <= 6
+    assert played[-8:].count(0x40) >= 7, "steady again: not every packet late"
 
 
 def test_jitter_bank_grows_and_keeps_rows() -> None:
