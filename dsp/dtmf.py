@@ -1,0 +1,295 @@
+"""Streaming DTMF detector for many channels at once (ITU-T Q.24, ETSI ES 201 235-3).
+
+How it works. Every channel is cut into 5 ms blocks on a grid common to all channels, and a
+Goertzel bank (:mod:`dsp.goertzel`, one matrix product) gives each block's DFT coefficients
+at the eight DTMF frequencies and its energy. A cheap screen over all channels marks a block
+as a *hit* for the key (strongest row bin, strongest column bin) when those two bins hold at
+least ``BLOCK_TONE_SHARE_DB`` of the block's energy and each is above the level floor.
+
+A state machine, one small table (:mod:`dsp.dtmf_tables`), advances every live channel per
+block from (state, input) with inputs MISS / SAME key / OTHER key: a key is a candidate after
+its first hit, is analysed once it has ``KEY_MIN_BLOCKS`` hits (misses shorter than the
+``GAP_BLOCKS`` split are bridged), and ends after ``GAP_BLOCKS`` blocks without it. With 5 ms
+blocks a 40 ms tone always gives at least 7 hits, a 23 ms tone at most 5; a 10 ms break gives
+at most 3 misses, a 40 ms pause at least 7.
+
+The analysis (:mod:`dsp.dtmf_analysis`, run only for the rare candidates that reach the
+count) measures each tone's frequency offset from the phase advance between consecutive
+blocks, adds the derotated blocks coherently into one long-window DFT, and accepts the key
+when both offsets are within ``FREQ_TOLERANCE_PCT``, the frequency does not drift, the two
+tones explain all but ``RESIDUAL_MAX_DB`` of the energy, both are above
+``MIN_TONE_LEVEL_DBM0`` and the twist is within limits. Start and end positions are refined
+to the sample from how much of the edge blocks each tone fills.
+
+Levels follow :mod:`dsp.tones`: int16 scale, 0 dBm0 = a sine of RMS 16112.4.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from dsp import g711
+from dsp.dtmf_analysis import (
+    DIGITS,
+    AnalysisWindow,
+    BlockHistory,
+    analyse_down,
+    locate_up,
+)
+from dsp.dtmf_tables import ACTION, NEXT, Action, State
+from dsp.goertzel import BlockFramer, FilterBank
+from dsp.tones import DBM0_RMS, DTMF_COLUMN_HZ, DTMF_ROW_HZ
+
+BLOCK_MS = 5.0
+BLOCK_TONE_SHARE_DB = -2.5  # screen: the key's two bins hold >= this share of block energy
+SCREEN_LEVEL_DBM0 = -43.0  # screen: each bin's tone level floor (the analysis uses -40)
+HISTORY_BLOCKS = 24  # block features kept for the analysis (120 ms)
+
+KeyKind = Literal["down", "up"]
+Samples = npt.NDArray[np.int16] | npt.NDArray[np.float32]
+Item = TypeVar("Item", bound=np.generic)
+
+
+@dataclass(frozen=True)
+class DtmfEvent:
+    """A key going down (``position``: first sample of the tone) or up (one past its last)."""
+
+    channel: int
+    digit: str
+    kind: KeyKind
+    position: int  # sample index in that channel's stream since its last reset
+
+
+class DtmfDetector:
+    """DTMF detector for ``channels`` streams advancing together, fed by any chunk length.
+
+    ``process`` takes (channels, n) int16, or float32 on the int16 scale. Positions count
+    samples since the channel's stream began (construction, :meth:`reset` or :meth:`resize`).
+    """
+
+    def __init__(self, channels: int, sample_rate: int = 8000) -> None:
+        if channels < 0:
+            raise ValueError("channels must not be negative")
+        block = round(sample_rate * BLOCK_MS / 1000.0)
+        if block < 8 or abs(block * 1000.0 / sample_rate - BLOCK_MS) > 1e-9:
+            raise ValueError(f"sample rate {sample_rate} does not give whole 5 ms blocks")
+        self.sample_rate = sample_rate
+        self.block_size = block
+        self._bank = FilterBank(DTMF_ROW_HZ + DTMF_COLUMN_HZ, block, sample_rate)
+        self._framer = BlockFramer(channels, block)
+        self._history = BlockHistory(HISTORY_BLOCKS)
+        keys = np.arange(16)
+        self._unmixing = self._bank.unmixing(keys // 4, 4 + keys % 4)  # per key index
+        share = 10.0 ** (BLOCK_TONE_SHARE_DB / 10.0)
+        self._share = np.float32(share)
+        self._floor = np.float32(block * DBM0_RMS**2 * 10.0 ** (SCREEN_LEVEL_DBM0 / 10.0))
+        self._state = np.zeros(channels, dtype=np.int8)
+        self._digit = np.full(channels, -1, dtype=np.int8)
+        self._origin = np.zeros(channels, dtype=np.int64)
+
+    @property
+    def channels(self) -> int:
+        return int(self._state.size)
+
+    def process(self, block: npt.NDArray[np.int16] | npt.NDArray[np.float32]) -> list[DtmfEvent]:
+        """Feed the next ``n`` samples of every channel; return the key events they complete."""
+        array = np.asarray(block)
+        if array.ndim != 2 or array.shape[0] != self.channels:
+            raise ValueError(f"expected a ({self.channels}, n) array, got {array.shape}")
+        if array.dtype not in (np.int16, np.float32):
+            raise TypeError(f"samples must be int16 or float32, got {array.dtype}")
+        first = self._framer.blocks
+        frames, m = self._framer.push(cast(Samples, array))
+        if m == 0 or self.channels == 0:
+            return []
+        coefficients = self._bank.coefficients(frames)
+        energies = FilterBank.energies(frames)
+        hit = self._screen(coefficients, energies)
+        code = self._keys(coefficients, hit, m)
+        self._history.append(
+            first,
+            coefficients.reshape(self.channels, m, -1),
+            energies.reshape(self.channels, m),
+            code.reshape(self.channels, m),
+        )
+        return self._advance(first, hit.reshape(self.channels, m), code.reshape(self.channels, m))
+
+    def process_codes(self, codes: npt.NDArray[np.uint8], law: g711.Law) -> list[DtmfEvent]:
+        """Decode (channels, n) G.711 codes straight to float32 and :meth:`process` them."""
+        return self.process(g711.decode_f32(codes, law))
+
+    def reset(self, channels: npt.NDArray[np.integer] | Sequence[int]) -> None:
+        """Start new streams in these slots: forget their state, positions restart at 0."""
+        index = np.asarray(channels, dtype=np.intp)
+        if index.size and (index.min() < 0 or index.max() >= self.channels):
+            raise IndexError("channel out of range")
+        self._state[index] = State.IDLE
+        self._digit[index] = -1
+        self._origin[index] = self._framer.samples
+        self._framer.clear(index)
+
+    def resize(self, channels: int) -> None:
+        """Grow or shrink to ``channels`` slots, keeping the state of the ones that remain."""
+        if channels < 0:
+            raise ValueError("channels must not be negative")
+        old = self.channels
+        self._framer.resize(channels)
+        self._state = _resized(self._state, channels, State.IDLE)
+        self._digit = _resized(self._digit, channels, -1)
+        self._origin = _resized(self._origin, channels, self._framer.samples)
+        if channels > old:
+            self._framer.clear(np.arange(old, channels))
+
+    def _screen(
+        self, coefficients: npt.NDArray[np.float32], energies: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.bool_]:
+        """Per block: do the strongest row and column bins hold the block's energy?"""
+        half = self._bank.size
+        squares = np.square(coefficients)
+        power = squares[:, :half]
+        power += squares[:, half:]
+        row = np.maximum(np.maximum(power[:, 0], power[:, 1]), np.maximum(power[:, 2], power[:, 3]))
+        col = np.maximum(np.maximum(power[:, 4], power[:, 5]), np.maximum(power[:, 6], power[:, 7]))
+        hit = np.minimum(row, col) >= self._floor
+        hit &= (row + col) >= energies * self._share
+        return hit
+
+    def _keys(
+        self, coefficients: npt.NDArray[np.float32], hit: npt.NDArray[np.bool_], m: int
+    ) -> npt.NDArray[np.int8]:
+        """Key index (row * 4 + column) of each hit block, else -1.
+
+        5 ms bins are too wide to tell neighbouring rows apart reliably, so the key is read
+        from the 10 ms window made of the block and the one before it (derotated sum).
+        """
+        code = np.full(hit.shape, -1, dtype=np.int8)
+        rows = np.flatnonzero(hit)
+        if rows.size == 0:
+            return code
+        half = self._bank.size
+        current = coefficients[rows]
+        previous = np.zeros_like(current)
+        inside = rows % m != 0
+        previous[inside] = coefficients[rows[inside] - 1]
+        starts = rows[~inside]
+        if starts.size:
+            previous[~inside] = self._history.last_block(starts // m, current.shape[1])
+        earlier = previous[:, :half] + 1j * previous[:, half:]
+        later = current[:, :half] + 1j * current[:, half:]
+        power = np.abs(earlier + later * np.conj(self._bank.block_rotation)) ** 2
+        code[rows] = power[:, :4].argmax(1) * 4 + power[:, 4:].argmax(1)
+        return code
+
+    def _advance(
+        self, first: int, hit: npt.NDArray[np.bool_], code: npt.NDArray[np.int8]
+    ) -> list[DtmfEvent]:
+        """Run the state table over the new blocks of the live channels; collect events."""
+        live = np.flatnonzero((self._state != State.IDLE) | hit.any(axis=1))
+        if live.size == 0:
+            return []
+        state = self._state[live]
+        digit = self._digit[live]
+        hit_live, code_live = hit[live], code[live]
+        events: list[DtmfEvent] = []
+        for b in range(hit.shape[1]):
+            hit_b, code_b = hit_live[:, b], code_live[:, b]
+            other = hit_b & (code_b != digit)
+            index = state.astype(np.intp) * 3 + hit_b + other
+            action = ACTION[index]
+            state = NEXT[index]
+            np.copyto(digit, code_b, where=action == Action.START)
+            if action.max() >= Action.ANALYSE:
+                self._events(first + b, live, state, digit, action, events)
+        self._state[live] = state
+        self._digit[live] = digit
+        return events
+
+    def _events(
+        self,
+        block: int,
+        live: npt.NDArray[np.intp],
+        state: npt.NDArray[np.int8],
+        digit: npt.NDArray[np.int8],
+        action: npt.NDArray[np.int8],
+        events: list[DtmfEvent],
+    ) -> None:
+        """Key-up for channels whose gap just reached the split; analysis for ripe candidates."""
+        ups = np.flatnonzero(action == Action.UP)
+        if ups.size:
+            window = self._window(live[ups], block, digit[ups])
+            ends = locate_up(window)
+            self._emit(live[ups], digit[ups], "up", ends, events)
+        ripe = np.flatnonzero(action == Action.ANALYSE)
+        if ripe.size:
+            window = self._window(live[ripe], block, digit[ripe])
+            accepted, starts = analyse_down(window, self._bank)
+            if accepted.any():
+                keys = ripe[accepted]
+                state[keys] = State.KEY
+                self._emit(live[keys], digit[keys], "down", starts[accepted], events)
+
+    def _window(
+        self, channels: npt.NDArray[np.intp], block: int, digit: npt.NDArray[np.int8]
+    ) -> AnalysisWindow:
+        first_valid = -(-self._origin[channels] // self.block_size)  # origin's block or next
+        return self._history.window(
+            channels, block, digit, first_valid, self._unmixing, self.block_size
+        )
+
+    def _emit(
+        self,
+        channels: npt.NDArray[np.intp],
+        digit: npt.NDArray[np.int8],
+        kind: KeyKind,
+        positions: npt.NDArray[np.float64],
+        events: list[DtmfEvent],
+    ) -> None:
+        sample = np.maximum(np.rint(positions).astype(np.int64) - self._origin[channels], 0)
+        for channel, key, position in zip(
+            channels.tolist(), digit.tolist(), sample.tolist(), strict=True
+        ):
+            events.append(DtmfEvent(channel, DIGITS[key], kind, position))
+
+
+def _resized(array: npt.NDArray[Item], size: int, fill: int) -> npt.NDArray[Item]:
+    out = np.full(size, fill, dtype=array.dtype)
+    keep = min(size, array.size)
+    out[:keep] = array[:keep]
+    return out
+
+
+def detect_many(
+    channels: list[npt.NDArray[np.int16]], sample_rate: int = 8000
+) -> list[list[tuple[str, float]]]:
+    """Keys (digit, start in seconds) of each int16 signal, all run through one detector.
+
+    Shorter signals are padded with silence; 100 ms of silence after the longest one lets
+    every key end.
+    """
+    if not channels:
+        return []
+    length = max(signal.size for signal in channels) + round(sample_rate * 0.1)
+    detector = DtmfDetector(len(channels), sample_rate)
+    found: list[list[tuple[str, float]]] = [[] for _ in channels]
+    step = sample_rate  # one second per call bounds the memory used
+    for start in range(0, length, step):
+        chunk = np.zeros((len(channels), min(step, length - start)), dtype=np.int16)
+        for index, signal in enumerate(channels):
+            piece = signal[start : start + chunk.shape[1]]
+            chunk[index, : piece.size] = piece
+        for event in detector.process(chunk):
+            if event.kind == "down":
+                found[event.channel].append((event.digit, event.position / sample_rate))
+    return found
+
+
+if __name__ == "__main__":
+    from dsp.dtmf_cli import main
+
+    sys.exit(main(sys.argv[1:]))
