@@ -64,17 +64,25 @@ def speech_like(seconds: float) -> bytes:
 
 
 def sender(clients: socket.socket, employees: socket.socket, legs: list[tuple[int, int]],
-           start_at: float, seconds: float) -> None:
-    """Both phones of every call send a packet every 20 ms, spread evenly over the period."""
+           start_at: float, seconds: float, window: tuple[float, float],
+           result: Connection) -> None:
+    """Both phones of every call send a packet every 20 ms, spread evenly over the period.
+
+    Reports how many packets it sent inside ``window`` and how far behind schedule it fell
+    (a sender that cannot keep up makes every figure of the run meaningless).
+    """
     audio = speech_like(2.0)
     targets = [(clients, port_a, i, 0xC000 + i) for i, (port_a, _) in enumerate(legs)]
     targets += [(employees, port_b, i, 0xE000 + i) for i, (_, port_b) in enumerate(legs)]
     per_slot = [targets[k::SLOTS] for k in range(SLOTS)]
     packet = bytearray(12 + 160)
     period = 0
+    in_window = 0
+    worst_lag = 0.0
     while True:
         base = start_at + period * PTIME
         if base >= start_at + seconds:
+            result.send((in_window, worst_lag))
             return
         offset = (period * 160) % (len(audio) - 160)
         packet[12:] = audio[offset:offset + 160]
@@ -82,6 +90,9 @@ def sender(clients: socket.socket, employees: socket.socket, legs: list[tuple[in
             wait = base + slot * PTIME / SLOTS - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
+            worst_lag = max(worst_lag, -wait)
+            if window[0] <= base < window[1]:
+                in_window += len(batch)
             for sock, port, call, ssrc in batch:
                 HEADER.pack_into(packet, 0, 0x80, 0, period & 0xFFFF, period * 160, ssrc)
                 STAMP.pack_into(packet, 12, time.monotonic_ns(), call)
@@ -237,9 +248,10 @@ def run_case(case: str, calls: int, seconds: float, warmup: float) -> dict[str, 
     window = (start_at + warmup, start_at + warmup + seconds)
     context = multiprocessing.get_context("fork")
     parent_end, child_end = context.Pipe()
+    sender_end, sender_child_end = context.Pipe()
     processes = [
         context.Process(target=sender, args=(clients, employees, relay.legs, start_at,
-                                             warmup + seconds)),
+                                             warmup + seconds, window, sender_child_end)),
         context.Process(target=receiver, args=(clients, employees, window, window[1] + 0.5,
                                                child_end)),
     ]
@@ -251,14 +263,15 @@ def run_case(case: str, calls: int, seconds: float, warmup: float) -> dict[str, 
     cpu = time.process_time() - cpu_start
     loop.run_until_complete(asyncio.sleep(0.6))
     received, latencies = parent_end.recv()
+    sent, sender_lag = sender_end.recv()
     for process in processes:
         process.join()
     relay.close()
     loop.close()
-    sent = 2 * calls * round(seconds / PTIME)
     lat = np.asarray(latencies, np.float64) / 1e3
     return {
         "packets": sent,
+        "sender_lag_ms": sender_lag * 1e3,
         "cpu_us_per_packet": cpu / sent * 1e6,
         "core_pct_per_call": cpu / seconds * 100 / calls,
         "core_pct": cpu / seconds * 100,
@@ -290,14 +303,17 @@ def main() -> None:
           f"ptime=20ms packets/s={args.calls * 100} detector={detector} "
           f"python={sys.version.split()[0]} cpus={os.cpu_count()}")
     print(f"{'case':<14} {'µs/packet':>10} {'%core/call':>11} {'%core':>7} {'loss%':>7} "
-          f"{'p50 µs':>8} {'p99 µs':>8}")
+          f"{'p50 µs':>8} {'p99 µs':>8} {'sender lag ms':>14}")
     results = {}
     for case in args.cases.split(","):
         r = run_case(case, args.calls, args.seconds, args.warmup)
         results[case] = r
         print(f"{case:<14} {r['cpu_us_per_packet']:>10.2f} {r['core_pct_per_call']:>11.3f} "
               f"{r['core_pct']:>7.1f} {r['loss_pct']:>7.2f} {r['latency_p50_us']:>8.0f} "
-              f"{r['latency_p99_us']:>8.0f}", flush=True)
+              f"{r['latency_p99_us']:>8.0f} {r['sender_lag_ms']:>14.1f}", flush=True)
+        if r["sender_lag_ms"] > PTIME * 1e3:
+            print(f"  (the sender fell {r['sender_lag_ms']:.0f} ms behind: the machine is "
+                  "saturated, figures of this case are not valid)")
     base = results.get("bare-reader")
     if base:
         for case, r in results.items():

@@ -122,7 +122,8 @@ class Stream:
         self.rx_ssrc = ssrc
         payload_type = second & 0x7F
         if first == 0x80:
-            start, end = 12, size
+            start = 12
+            end = size
         else:
             bounds = self._payload_bounds(size)
             if bounds is None:
