@@ -222,6 +222,9 @@ class MediaEngine:
         self._sensing.configure(leg)
         self._sensing.forget(leg)
         self._rewire({stream_id})
+        if leg.stream.capture is not None:  # still held by a recorder: that side goes silent
+            self._bank.remove(leg.stream.capture)
+            leg.stream.capture = None
         leg.rtcp.send(leg.rtcp.bye())
         self.loop.remove_reader(leg.stream.sock.fileno())
         self.loop.remove_reader(leg.stream.rtcp.fileno())

@@ -106,3 +106,28 @@ async def test_generated_audio_follows_the_legs_ptime(engine: MediaEngine,
     got = await phone.collect(quiet=0.2)
     assert len(got) == 10 and {len(p.payload) for p in got} == {320}
     assert {(b.timestamp - a.timestamp) & 0xFFFFFFFF for a, b in itertools.pairwise(got)} == {320}
+
+
+async def test_recording_goes_on_after_a_leg_is_released(engine: MediaEngine,
+                                                         phones: list[Phone],
+                                                         tmp_path: object) -> None:
+    import wave
+    from pathlib import Path
+    client, employee = Phone(ssrc=1), Phone(ssrc=2)
+    phones += [client, employee]
+    c, e = leg(engine, client), leg(engine, employee)
+    engine.bridge(c, e)
+    path = Path(str(tmp_path)) / "r.wav"
+    recorder = engine.record(c, e, str(path))
+    employee.send_audio(b"\x10" * 160)
+    await asyncio.sleep(0.1)
+    engine.release(e)
+    for _ in range(5):
+        client.send_audio(b"\x20" * 160)
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    engine.stop_record(recorder)
+    with wave.open(str(path)) as done:
+        audio = np.frombuffer(done.readframes(done.getnframes()), "<i2").reshape(-1, 2)
+    assert audio[:, 0].any(), "the client side is still recorded"
+    assert audio[-400:, 1].max() == 0, "the released side is silence"
