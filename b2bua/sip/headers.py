@@ -290,6 +290,7 @@ def bare_host(host: str) -> str:
 BRANCH_MAGIC_COOKIE = "z9hG4bK"
 
 # The shape nearly every Via has: read by one regular expression; anything else goes the long way.
+_SWS_COLON = re.compile(r"[ \t]*:[ \t]*")
 _VIA_COMMON = re.compile(
     r"SIP/2\.0/([A-Za-z]+) ([A-Za-z0-9\-.]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?(;[^ \t\"]*)?"
 )
@@ -318,16 +319,14 @@ class Via:
     @classmethod
     def parse(cls, value: str) -> Via:
         """Parse one Via value; raises RemoteProtocolError("Malformed Via")."""
-        match = _VIA_COMMON.fullmatch(value)
-        if match is not None:
+        try:
+            match = _VIA_COMMON.fullmatch(value)
+            if match is None:
+                return cls._parse(value)
             transport, host, port_text, params_text = match.groups()
-            port = None if port_text is None else int(port_text)
-            if port is not None and not 0 < port <= 65535:
-                raise RemoteProtocolError("Malformed Via")
+            port = None if port_text is None else parse_port(port_text)
             params = parse_params(params_text[1:]) if params_text else {}
             return cls(host, port, transport=transport.upper(), params=params)
-        try:
-            return cls._parse(value)
         except RemoteProtocolError:
             raise RemoteProtocolError("Malformed Via") from None
 
@@ -345,7 +344,7 @@ class Via:
         parts = head[slash + 1 :].split(None, 1)
         if len(parts) != 2 or not is_token(parts[0]):
             raise RemoteProtocolError("Malformed Via")
-        host, port = split_host_port(parts[1].replace(" ", "").replace("\t", ""))
+        host, port = split_host_port(_SWS_COLON.sub(":", parts[1].strip(" \t")))
         params = parse_params(value[semi + 1 :]) if semi >= 0 else {}
         return cls(host, port, transport=parts[0].upper(), protocol=protocol, params=params)
 

@@ -67,7 +67,7 @@ def parse_message(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Request |
 
 def _raise_too_large(data: bytes, max_size: int) -> None:
     message: Request | Response | None = None
-    head_end = data.find(b"\r\n\r\n", 0, max_size)
+    head_end = data.find(b"\r\n\r\n")
     if head_end >= 0:
         try:
             message, _ = _parse_head(data[:head_end].decode("utf-8", "surrogateescape"))
@@ -100,7 +100,7 @@ def _parse_head(head: str) -> tuple[Request | Response, dict[str, str]]:
                 if "via" not in eager:
                     eager["via"] = value
             elif key in eager:
-                raise RemoteProtocolError(f"Duplicate {_SINGLE[key]}")
+                eager.setdefault("duplicate", _SINGLE[key])
             else:
                 eager[key] = value
     headers = Headers._from_entries(entries)
@@ -113,7 +113,8 @@ def _parse_head(head: str) -> tuple[Request | Response, dict[str, str]]:
 def _request(start: str, headers: Headers) -> Request:
     parts = start.split(" ")
     if len(parts) != 3:
-        raise RemoteProtocolError("Bad request line")
+        partial = Request(parts[0], " ".join(parts[1:-1]), headers) if len(parts) > 3 else None
+        raise RemoteProtocolError("Bad request line", message=partial)
     method, uri, version = parts
     if method not in _KNOWN_METHODS and not is_token(method):
         raise RemoteProtocolError("Bad request line")
@@ -148,6 +149,8 @@ def _response(start: str, headers: Headers) -> Response:
 def _check(message: Request | Response, eager: dict[str, str], body: bytes) -> None:
     """Read and check the headers the transaction layer needs; set the body."""
     parsed = message.headers._parsed
+    if "duplicate" in eager:
+        raise RemoteProtocolError(f"Duplicate {eager['duplicate']}", message=message)
     via = eager.get("via")
     if via is None:
         raise RemoteProtocolError("Missing Via", message=message)

@@ -303,7 +303,7 @@ class NameAddr:
             uri_text = text if semi < 0 else text[:semi]
             uri_text = uri_text.strip(" \t")
             rest = "" if semi < 0 else text[semi:]
-        if not uri_text or " " in uri_text:
+        if " " in uri_text or (":" not in uri_text and uri_text != "*"):
             raise RemoteProtocolError("Bad name-addr")
         if rest:
             if rest[0] != ";":
