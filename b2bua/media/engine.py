@@ -94,6 +94,7 @@ class MediaEngine:
                  on_timeout: Callable[[RtpTimeout], None] | None = None,
                  on_play_finished: Callable[[PlayFinished], None] | None = None,
                  rtp_timeout: float | None = 30.0,
+                 playout_delay_ms: int = DELAY_FRAMES * 20,
                  rng: random.Random | None = None) -> None:
         self.on_key_started = on_key_started
         self.on_key = on_key
@@ -106,7 +107,7 @@ class MediaEngine:
         self._clock = Clock(0.0)
         self._legs: dict[int, Leg] = {}
         self._next_id = 1
-        self._bank = AudioBank()
+        self._bank = AudioBank(delay_frames=playout_delay_ms // 20)
         self._sensing = KeySensing(self._legs, self._decide_swallow, self._key_finished,
                                    lambda: self.loop.time())
         self._plan = MixPlan([], [], self._bank.zero_row)
@@ -417,7 +418,7 @@ class MediaEngine:
         self._clock.now = now
         self._ticks += 1
         decoded = self._bank.take()
-        self._sensing.detect(decoded, now - DELAY_FRAMES * TICK)
+        self._sensing.detect(decoded, now - self._bank.delay_frames * TICK)
         self._sensing.handle_timers(now)
         if self._plan_dirty:
             self._rebuild_plan()

@@ -4,11 +4,12 @@ Each capturing stream owns one row of a ``(rows, FRAMES * FRAME)`` uint8 array o
 A packet is copied into its row at the position given by its RTP timestamp (a memoryview slice
 assignment: no numpy call per packet), so reordered packets land in place and lost ones leave
 silence.  Every media tick :meth:`AudioBank.take` reads the frame under each row's head for all
-rows at once, refills it with silence and advances the heads.
+rows at once and refills it with silence; heads advance with a shared tick count, so a tick
+costs a few numpy calls whatever the number of rows.
 
-The head starts :data:`DELAY_FRAMES` frames behind the first packet.  Clock drift between a
-phone and us is absorbed on the packet path: a frame is dropped when packets run too far
-ahead, and the head steps back a frame when packets keep arriving late.
+The head starts a playout delay (:data:`DELAY_FRAMES` by default) behind the first packet.
+Clock drift between a phone and us is absorbed on the packet path: a frame is dropped when
+packets run too far ahead, and the head steps back when packets keep arriving late.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ FRAMES: Final = 16
 
 RING: Final = FRAMES * FRAME
 DELAY_FRAMES: Final = 2
-"""Playout delay: how far behind the newest packet the head starts (40 ms)."""
+"""Default playout delay: how far behind the first packet the head starts (40 ms)."""
 
 TOO_FAR_AHEAD: Final = (DELAY_FRAMES + 6) * FRAME
 """A packet ending this many samples past the head drops a frame (the sender runs fast)."""
@@ -63,12 +64,13 @@ class Capture:
     packets keep arriving late.
     """
 
-    __slots__ = ("codec_index", "last_late", "offset", "offsets", "origin", "row", "row_view",
-                 "started", "ticker")
+    __slots__ = ("codec_index", "delay", "last_late", "offset", "offsets", "origin", "row",
+                 "row_view", "started", "ticker")
 
     def __init__(self, row: int, codec_index: int, row_view: memoryview, ticker: Ticker,
-                 offsets: npt.NDArray[np.int64]) -> None:
+                 offsets: npt.NDArray[np.int64], delay_frames: int = DELAY_FRAMES) -> None:
         self.row = row
+        self.delay = delay_frames
         self.codec_index = codec_index
         self.row_view = row_view
         self.ticker = ticker
@@ -97,7 +99,7 @@ class Capture:
         if ahead + size > RING - FRAME:
             self.restart(timestamp)
             head = self.ticker.count - self.offset
-            ahead = DELAY_FRAMES * FRAME
+            ahead = self.delay * FRAME
         elif ahead + size > TOO_FAR_AHEAD:
             self._skip(head)
         position = (head * FRAME + ahead) % RING
@@ -110,7 +112,7 @@ class Capture:
         """Resynchronise on ``timestamp`` (first packet, a new SSRC, or a jump)."""
         self.started = True
         head = self.ticker.count - self.offset
-        self.origin = (timestamp - DELAY_FRAMES * FRAME - head * FRAME) & WRAP
+        self.origin = (timestamp - self.delay * FRAME - head * FRAME) & WRAP
         self.row_view[:] = SILENT_FRAME[self.codec_index] * FRAMES
 
     def _late(self, behind: int) -> int:
@@ -125,7 +127,7 @@ class Capture:
         self.last_late = now
         if not recent or behind > MAX_STEP_BACK * FRAME:
             return 0
-        shift = -(-behind // FRAME) + DELAY_FRAMES
+        shift = -(-behind // FRAME) + self.delay
         self.offset += shift
         self.offsets[self.row] = self.offset
         self.last_late = -LATE_MEMORY
@@ -142,7 +144,10 @@ class Capture:
 class AudioBank:
     """All capture rows; :meth:`take` gives the decoded frame of every row, vectorised."""
 
-    def __init__(self, rows: int = 64) -> None:
+    def __init__(self, rows: int = 64, delay_frames: int = DELAY_FRAMES) -> None:
+        if not 1 <= delay_frames <= 4:
+            raise ValueError(f"playout delay of {delay_frames} frames outside 1-4")
+        self.delay_frames = delay_frames
         self.ticker = Ticker()
         self._codes = np.empty((0, RING), np.uint8)
         self._silence = np.empty(0, np.uint8)
@@ -172,7 +177,7 @@ class AudioBank:
         self._silence[row] = BY_INDEX[codec_index].silence
         self._codes[row] = self._silence[row]
         capture = Capture(row, codec_index, memoryview(self._codes[row]), self.ticker,
-                          self._offsets)
+                          self._offsets, self.delay_frames)
         self._captures[row] = capture
         self._active = np.fromiter(self._captures, np.intp, len(self._captures))
         return capture
