@@ -117,3 +117,28 @@ async def test_rtp_timeout_reported_once_and_suspended_on_hold(engine: MediaEngi
     await asyncio.sleep(0.3)
     assert len(timeouts) == 1
     assert b != a
+
+
+async def test_stream_continuous_from_relay_to_mix_and_back(engine: MediaEngine,
+                                                            phones: list[Phone]) -> None:
+    client, employee, trainer = Phone(ssrc=0xC), Phone(ssrc=0xE), Phone(ssrc=0x7)
+    phones += [client, employee, trainer]
+    c, e, t = leg(engine, client), leg(engine, employee), leg(engine, trainer)
+    engine.set_sources(e, [c])
+    tone = frames(tone_codes(CLIENT_HZ, 0.2))
+    relayed = (await asyncio.gather(stream_audio([(client, tone)]),
+                                    employee.collect(quiet=0.1)))[1]
+    engine.set_sources(e, [c, t])  # the trainer joins: the employee's stream becomes a mix
+    mixed = (await asyncio.gather(stream_audio([(client, tone), (trainer, tone)]),
+                                  employee.collect(quiet=0.1, limit=0.5)))[1]
+    engine.set_sources(e, [c])  # the trainer leaves
+    await asyncio.sleep(0.05)
+    await employee.collect(quiet=0.05)  # drop the tail of the mix
+    back = (await asyncio.gather(stream_audio([(client, tone)]),
+                                 employee.collect(quiet=0.1)))[1]
+    assert relayed and mixed and back
+    assert {p.ssrc for p in relayed + mixed + back} == {0xC}
+    for before, after in ((relayed[-1], mixed[0]), (mixed[-1], back[0])):
+        gap = (after.sequence - before.sequence) & 0xFFFF
+        assert 1 <= gap <= 30, "sequence numbers go on, no jump"
+        assert 0 < (after.timestamp - before.timestamp) & 0xFFFFFFFF < 8000
