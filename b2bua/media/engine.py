@@ -479,7 +479,9 @@ class MediaEngine:
 
     def _check_timeouts(self, now: float) -> None:
         for stream_id in list(self._timeout_rota[self._ticks % TIMEOUT_CHECK_TICKS]):
-            leg = self._legs[stream_id]
+            leg = self._legs.get(stream_id)  # a handler may have released it meanwhile
+            if leg is None:
+                continue
             idle = leg.idle_for(now)
             if idle is not None:
                 leg.timed_out = True
