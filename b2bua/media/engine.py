@@ -468,12 +468,14 @@ class MediaEngine:
             leg = self._legs.get(stream_id)
             return zero if leg is None or leg.stream.capture is None else leg.stream.capture.row
 
-        stereo = np.empty((len(entries), FRAME, 2), np.int16)
+        stereo = np.empty((len(entries), FRAME, 2), "<i2")
         stereo[:, :, 0] = decoded[[row(left) for _, left, _ in entries]]
         stereo[:, :, 1] = decoded[[row(right) for _, _, right in entries]]
+        blob = stereo.tobytes()
+        size = FRAME * 4
         flush_phase = self._ticks % RECORD_FLUSH_TICKS
         for i, (recorder, _, _) in enumerate(entries):
-            recorder.append(stereo[i].astype("<i2").tobytes())
+            recorder.append(blob[i * size:(i + 1) * size])
             if i % RECORD_FLUSH_TICKS == flush_phase:
                 recorder.flush()
 
