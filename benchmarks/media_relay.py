@@ -293,6 +293,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--cases", default="bare-reader,bare-protocol,engine,engine-detect")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="run the cases this many times, interleaved; report medians")
     args = parser.parse_args()
     try:
         import dsp.dtmf  # noqa: F401
@@ -300,20 +302,30 @@ def main() -> None:
     except ImportError:
         detector = "MISSING (capture and decode only)"
     print(f"media_relay: calls={args.calls} seconds={args.seconds} warmup={args.warmup} "
+          f"repeat={args.repeat} "
           f"ptime=20ms packets/s={args.calls * 100} detector={detector} "
           f"python={sys.version.split()[0]} cpus={os.cpu_count()}")
     print(f"{'case':<14} {'µs/packet':>10} {'%core/call':>11} {'%core':>7} {'loss%':>7} "
           f"{'p50 µs':>8} {'p99 µs':>8} {'sender lag ms':>14}")
-    results = {}
-    for case in args.cases.split(","):
-        r = run_case(case, args.calls, args.seconds, args.warmup)
-        results[case] = r
-        print(f"{case:<14} {r['cpu_us_per_packet']:>10.2f} {r['core_pct_per_call']:>11.3f} "
-              f"{r['core_pct']:>7.1f} {r['loss_pct']:>7.2f} {r['latency_p50_us']:>8.0f} "
-              f"{r['latency_p99_us']:>8.0f} {r['sender_lag_ms']:>14.1f}", flush=True)
-        if r["sender_lag_ms"] > PTIME * 1e3:
-            print(f"  (the sender fell {r['sender_lag_ms']:.0f} ms behind: the machine is "
-                  "saturated, figures of this case are not valid)")
+    runs: dict[str, list[dict[str, float]]] = {}
+    for _ in range(args.repeat):
+        for case in args.cases.split(","):
+            r = run_case(case, args.calls, args.seconds, args.warmup)
+            runs.setdefault(case, []).append(r)
+            print(f"{case:<14} {r['cpu_us_per_packet']:>10.2f} {r['core_pct_per_call']:>11.3f} "
+                  f"{r['core_pct']:>7.1f} {r['loss_pct']:>7.2f} {r['latency_p50_us']:>8.0f} "
+                  f"{r['latency_p99_us']:>8.0f} {r['sender_lag_ms']:>14.1f}", flush=True)
+            if r["sender_lag_ms"] > PTIME * 1e3:
+                print(f"  (the sender fell {r['sender_lag_ms']:.0f} ms behind: the machine is "
+                      "saturated, figures of this case are not valid)")
+    results = {case: {key: float(np.median([r[key] for r in rs])) for key in rs[0]}
+               for case, rs in runs.items()}
+    if args.repeat > 1:
+        print(f"medians of {args.repeat} runs (cases interleaved):")
+        for case, r in results.items():
+            print(f"{case:<14} {r['cpu_us_per_packet']:>10.2f} {r['core_pct_per_call']:>11.3f} "
+                  f"{r['core_pct']:>7.1f} {r['loss_pct']:>7.2f} {r['latency_p50_us']:>8.0f} "
+                  f"{r['latency_p99_us']:>8.0f} {r['sender_lag_ms']:>14.1f}")
     base = results.get("bare-reader")
     if base:
         for case, r in results.items():
