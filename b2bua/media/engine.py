@@ -7,6 +7,16 @@ every 20 ms one media tick (:meth:`MediaEngine._tick`, scheduled on absolute tim
 jitter buffers of all capturing legs at once, runs the in-band key detector over all detecting
 legs at once, computes every mix, feeds recorders, plays prompts, sends our key events and RTCP,
 and checks RTP inactivity.
+
+Control surface (all stream ids are ints; call :meth:`MediaEngine.start` inside the loop first):
+``allocate() -> id``, ``local_port(id)``, ``configure(id, remote=..., codec=...,
+telephone_event_pt=..., ptime_ms=..., direction=...)``, ``set_sources(id, [ids])``,
+``bridge(a, b)``, ``unbridge(a, b)``, ``play(id, samples, loop=, over_sources=)``,
+``stop_play(id)``, ``send_key(id, digit, duration_ms)``, ``set_detection(id, inband=,
+events=, swallow=)``, ``info_key(id, digit, duration_ms) -> swallowed``, ``record(left, right,
+path) -> recorder id``, ``stop_record(recorder id)``, ``release(id)``, ``stats(id)``, ``close()``.
+Events: ``on_key_started(KeyStarted) -> swallow``, ``on_key(KeyEvent)``,
+``on_timeout(RtpTimeout)``, ``on_play_finished(PlayFinished)``.
 """
 
 from __future__ import annotations
