@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,9 +101,9 @@ async def engine() -> AsyncIterator[MediaEngine]:
 
 
 @pytest.fixture
-def phones() -> list[Phone]:
+def phones() -> Iterator[list[Phone]]:
     made: list[Phone] = []
-    yield made  # type: ignore[misc]
+    yield made
     for phone in made:
         phone.close()
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 import socket
+import wave
+from pathlib import Path
 
 import numpy as np
 
@@ -110,14 +112,12 @@ async def test_generated_audio_follows_the_legs_ptime(engine: MediaEngine,
 
 async def test_recording_goes_on_after_a_leg_is_released(engine: MediaEngine,
                                                          phones: list[Phone],
-                                                         tmp_path: object) -> None:
-    import wave
-    from pathlib import Path
+                                                         tmp_path: Path) -> None:
     client, employee = Phone(ssrc=1), Phone(ssrc=2)
     phones += [client, employee]
     c, e = leg(engine, client), leg(engine, employee)
     engine.bridge(c, e)
-    path = Path(str(tmp_path)) / "r.wav"
+    path = tmp_path / "r.wav"
     recorder = engine.record(c, e, str(path))
     employee.send_audio(b"\x10" * 160)
     await asyncio.sleep(0.1)
