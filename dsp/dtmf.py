@@ -37,18 +37,22 @@ import numpy.typing as npt
 from dsp import g711
 from dsp.dtmf_analysis import (
     DIGITS,
+    OVERTONE_COLUMN,
+    OVERTONE_ROW,
     AnalysisWindow,
     BlockHistory,
     analyse_down,
     locate_up,
 )
-from dsp.dtmf_tables import ACTION, NEXT, Action, State
+from dsp.dtmf_tables import ACTION, NEXT, RETRY_STATE, Action, State
 from dsp.goertzel import BlockFramer, FilterBank
 from dsp.tones import DBM0_RMS, DTMF_COLUMN_HZ, DTMF_ROW_HZ
 
 BLOCK_MS = 5.0
 BLOCK_TONE_SHARE_DB = -2.5  # screen: the key's two bins hold >= this share of block energy
+PAIR_TONE_SHARE_DB = -3.0  # screen, a hit after a hit: the same over the 10 ms of both
 SCREEN_LEVEL_DBM0 = -43.0  # screen: each bin's tone level floor (the analysis uses -40)
+SCREEN_TWIST_DB = 16.0  # screen: the weaker bin within this of the stronger (one tone is no key)
 HISTORY_BLOCKS = 24  # block features kept for the analysis (120 ms)
 
 KeyKind = Literal["down", "up"]
@@ -82,13 +86,21 @@ class DtmfDetector:
         self.sample_rate = sample_rate
         self.block_size = block
         self._bank = FilterBank(DTMF_ROW_HZ + DTMF_COLUMN_HZ, block, sample_rate)
+        self._overtones = FilterBank(
+            [OVERTONE_ROW * hz for hz in DTMF_ROW_HZ]
+            + [OVERTONE_COLUMN * hz for hz in DTMF_COLUMN_HZ],
+            block,
+            sample_rate,
+        )
         self._framer = BlockFramer(channels, block)
         self._history = BlockHistory(HISTORY_BLOCKS)
         keys = np.arange(16)
         self._unmixing = self._bank.unmixing(keys // 4, 4 + keys % 4)  # per key index
         share = 10.0 ** (BLOCK_TONE_SHARE_DB / 10.0)
         self._share = np.float32(share)
+        self._pair_share = 10.0 ** (PAIR_TONE_SHARE_DB / 10.0)
         self._floor = np.float32(block * DBM0_RMS**2 * 10.0 ** (SCREEN_LEVEL_DBM0 / 10.0))
+        self._twist = np.float32(10.0 ** (-SCREEN_TWIST_DB / 10.0))
         self._state = np.zeros(channels, dtype=np.int8)
         self._digit = np.full(channels, -1, dtype=np.int8)
         self._origin = np.zeros(channels, dtype=np.int64)
@@ -111,12 +123,17 @@ class DtmfDetector:
         coefficients = self._bank.coefficients(frames)
         energies = FilterBank.energies(frames)
         hit = self._screen(coefficients, energies)
-        code = self._keys(coefficients, hit, m)
+        code = self._keys(coefficients, energies, hit, m)
+        overtones = np.zeros((frames.shape[0], 2 * self._overtones.size), dtype=np.float32)
+        rows = np.flatnonzero(hit)
+        if rows.size:
+            overtones[rows] = self._overtones.coefficients(frames[rows])
         self._history.append(
             first,
             coefficients.reshape(self.channels, m, -1),
             energies.reshape(self.channels, m),
             code.reshape(self.channels, m),
+            overtones.reshape(self.channels, m, -1),
         )
         return self._advance(first, hit.reshape(self.channels, m), code.reshape(self.channels, m))
 
@@ -157,16 +174,24 @@ class DtmfDetector:
         row = np.maximum(np.maximum(power[:, 0], power[:, 1]), np.maximum(power[:, 2], power[:, 3]))
         col = np.maximum(np.maximum(power[:, 4], power[:, 5]), np.maximum(power[:, 6], power[:, 7]))
         hit = np.minimum(row, col) >= self._floor
+        hit &= col >= row * self._twist
+        hit &= row >= col * self._twist
         hit &= (row + col) >= energies * self._share
         return hit
 
     def _keys(
-        self, coefficients: npt.NDArray[np.float32], hit: npt.NDArray[np.bool_], m: int
+        self,
+        coefficients: npt.NDArray[np.float32],
+        energies: npt.NDArray[np.float32],
+        hit: npt.NDArray[np.bool_],
+        m: int,
     ) -> npt.NDArray[np.int8]:
-        """Key index (row * 4 + column) of each hit block, else -1.
+        """Key index (row * 4 + column) of each hit block, else -1; clears unsteady hits.
 
         5 ms bins are too wide to tell neighbouring rows apart reliably, so the key is read
-        from the 10 ms window made of the block and the one before it (derotated sum).
+        from the 10 ms window made of the block and the one before it (derotated sum). When
+        the block before was a hit too, the two strongest 10 ms bins must also hold
+        ``PAIR_TONE_SHARE_DB`` of the 10 ms energy: a DTMF tone does, speech rarely does.
         """
         code = np.full(hit.shape, -1, dtype=np.int8)
         rows = np.flatnonzero(hit)
@@ -174,16 +199,19 @@ class DtmfDetector:
             return code
         half = self._bank.size
         current = coefficients[rows]
-        previous = np.zeros_like(current)
         inside = rows % m != 0
+        previous, previous_energy, previous_hit = self._history.last_block(rows // m, half * 2)
         previous[inside] = coefficients[rows[inside] - 1]
-        starts = rows[~inside]
-        if starts.size:
-            previous[~inside] = self._history.last_block(starts // m, current.shape[1])
+        previous_energy[inside] = energies[rows[inside] - 1]
+        previous_hit[inside] = hit[rows[inside] - 1]
         earlier = previous[:, :half] + 1j * previous[:, half:]
         later = current[:, :half] + 1j * current[:, half:]
         power = np.abs(earlier + later * np.conj(self._bank.block_rotation)) ** 2
-        code[rows] = power[:, :4].argmax(1) * 4 + power[:, 4:].argmax(1)
+        row, col = power[:, :4], power[:, 4:]
+        share = (row.max(1) + col.max(1)) / (2.0 * (previous_energy + energies[rows]) + 1e-9)
+        steady = ~previous_hit | (share >= self._pair_share)
+        hit[rows] = steady
+        code[rows] = np.where(steady, row.argmax(1) * 4 + col.argmax(1), -1)
         return code
 
     def _advance(
@@ -228,7 +256,8 @@ class DtmfDetector:
         ripe = np.flatnonzero(action == Action.ANALYSE)
         if ripe.size:
             window = self._window(live[ripe], block, digit[ripe])
-            accepted, starts = analyse_down(window, self._bank)
+            accepted, starts = analyse_down(window, self._bank, self._overtones)
+            state[ripe[~accepted]] = RETRY_STATE
             if accepted.any():
                 keys = ripe[accepted]
                 state[keys] = State.KEY

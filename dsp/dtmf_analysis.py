@@ -40,10 +40,14 @@ DIGITS = "".join(DTMF_KEYPAD)  # key index = row * 4 + column
 FREQ_TOLERANCE_PCT = 2.0  # accept offsets within this (Q.24: detect 1.5 %, reject 3.5 %)
 DRIFT_MAX_PCT = 1.0  # frequency change between the halves of the analysis window
 RESIDUAL_MAX_DB = -10.0  # energy not explained by the two tones, relative to all energy
+OVERTONE_MAX_DB = -20.0  # the overtones below vs both tones (music has them, DTMF not)
+OVERTONE_ROW = 3  # the row tone's 3rd harmonic (its 2nd falls among the column tones)
+OVERTONE_COLUMN = 2  # the column tone's 2nd harmonic
 MIN_TONE_LEVEL_DBM0 = -40.0  # each tone (Q.24: detect -25, reject -55 dBm0)
 NORMAL_TWIST_MAX_DB = 10.0  # column tone weaker than row tone by at most this (spec: 8)
 REVERSE_TWIST_MAX_DB = 6.0  # column tone stronger than row tone by at most this (spec: 4)
 MIN_INTERIOR_BLOCKS = 4  # interior blocks needed in the current run (20 ms)
+ANALYSIS_BLOCKS = 8  # the analysis looks at the newest 8 interior blocks (40 ms) at most
 
 F64 = npt.NDArray[np.float64]
 C128 = npt.NDArray[np.complex128]
@@ -71,6 +75,7 @@ class AnalysisWindow:
     high: C128  # (K, H) complex amplitude of the column tone in each block
     energies: F64  # (K, H)
     same: Bools  # (K, H) the block is a hit for this key
+    overtones: F64  # (K, H, 4) Re, Im of the row tone's then the column tone's overtone bin
 
 
 @dataclass(frozen=True)
@@ -79,6 +84,7 @@ class _Chunk:
     coefficients: npt.NDArray[np.float32]  # (C, m, 16)
     energies: npt.NDArray[np.float32]  # (C, m)
     codes: npt.NDArray[np.int8]  # (C, m)
+    overtones: npt.NDArray[np.float32]  # (C, m, 16), filled for hit blocks only
 
     @property
     def end(self) -> int:
@@ -98,20 +104,27 @@ class BlockHistory:
         coefficients: npt.NDArray[np.float32],
         energies: npt.NDArray[np.float32],
         codes: npt.NDArray[np.int8],
+        overtones: npt.NDArray[np.float32],
     ) -> None:
-        chunk = _Chunk(first, coefficients, energies, codes)
+        chunk = _Chunk(first, coefficients, energies, codes, overtones)
         self._chunks.append(chunk)
         while len(self._chunks) > 1 and self._chunks[1].end <= chunk.end - self.keep_blocks:
             self._chunks.popleft()
 
-    def last_block(self, channels: npt.NDArray[np.intp], width: int) -> npt.NDArray[np.float32]:
-        """(K, width) coefficients of the newest kept block of ``channels`` (zeros if none)."""
-        out = np.zeros((channels.size, width), dtype=np.float32)
+    def last_block(
+        self, channels: npt.NDArray[np.intp], width: int
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], Bools]:
+        """Coefficients (K, width), energy and hit flag of the newest kept block (or zeros)."""
+        coefficients = np.zeros((channels.size, width), dtype=np.float32)
+        energy = np.zeros(channels.size, dtype=np.float32)
+        hit = np.zeros(channels.size, dtype=bool)
         if self._chunks:
             chunk = self._chunks[-1]
             rows = np.flatnonzero(channels < chunk.coefficients.shape[0])
-            out[rows] = chunk.coefficients[channels[rows], -1]
-        return out
+            coefficients[rows] = chunk.coefficients[channels[rows], -1]
+            energy[rows] = chunk.energies[channels[rows], -1]
+            hit[rows] = chunk.codes[channels[rows], -1] >= 0
+        return coefficients, energy, hit
 
     def window(
         self,
@@ -134,6 +147,7 @@ class BlockHistory:
         bins = np.zeros((count, length, 4))
         energies = np.zeros((count, length))
         same = np.zeros((count, length), dtype=bool)
+        overtones = np.zeros((count, length, 4))
         columns = np.stack([row, 8 + row, 4 + col, 12 + col], axis=1)[:, None, :]  # (K, 1, 4)
         for chunk in self._chunks:
             lo, hi = max(first, chunk.first), min(last_block + 1, chunk.end)
@@ -146,12 +160,17 @@ class BlockHistory:
             bins[rows, dst] = np.take_along_axis(coefficients, columns[rows], axis=2)
             energies[rows, dst] = chunk.energies[picked, src]
             same[rows, dst] = chunk.codes[picked, src] == digit[rows][:, None]
+            harmonic = chunk.overtones[picked, src]  # (k, n, 16)
+            overtones[rows, dst] = np.take_along_axis(harmonic, columns[rows], axis=2)
         valid = np.arange(first, first + length)[None, :] >= first_valid[:, None]
         bins[~valid] = 0.0
+        overtones[~valid] = 0.0
         energies[~valid] = 0.0
         same &= valid
         low, high = unmix(bins, unmixing[digit.astype(np.intp)])
-        return AnalysisWindow(first, block_size, row, col, bins, low, high, energies, same)
+        return AnalysisWindow(
+            first, block_size, row, col, bins, low, high, energies, same, overtones
+        )
 
 
 @dataclass(frozen=True)
@@ -236,16 +255,60 @@ def _model_energy(low: _ToneFit, high: _ToneFit, first: F64, length: F64) -> F64
     return np.asarray(energy, dtype=np.float64)
 
 
+def _tone_leakage(columns: F64, low: _ToneFit, high: _ToneFit, length: int, size: int) -> F64:
+    """(K, H, 4): what the two fitted tones alone put into four weight ``columns`` (K, B, 4)."""
+    steps = np.arange(size)
+    total = np.zeros((columns.shape[0], length, 4))
+    starts = np.arange(length)[None, :, None] * size
+    for fit in (low, high):
+        response = np.einsum("kb,kbc->kc", np.exp(1j * fit.omega[:, None] * steps), columns)
+        phase = fit.phasor[:, None, None] * np.exp(1j * fit.omega[:, None, None] * starts)
+        total += np.real(phase * response[:, None, :])
+    return total
+
+
+def _overtone_db(
+    window: AnalysisWindow, interior: Bools, low: _ToneFit, high: _ToneFit, bank: FilterBank
+) -> F64:
+    """Power of the tones' overtones relative to the tones' own power, in dB.
+
+    Overtone bins: the row tone's 3rd harmonic (2091..2823 Hz) and the column tone's 2nd
+    (2418..3266 Hz). The fitted tones' own leakage into them is subtracted first; the
+    coherent average over the interior then separates the two overtones of one key.
+    """
+    size = bank.block_size
+    weights = bank.weights.astype(np.float64)
+    columns = np.stack([window.row, 8 + window.row, 4 + window.col, 12 + window.col], axis=1)
+    picked = np.transpose(weights[:, columns], (1, 0, 2))  # (K, B, 4)
+    cleaned = window.overtones - _tone_leakage(picked, low, high, interior.shape[1], size)
+    steps = np.arange(interior.shape[1])[None, :]
+    count = np.maximum(interior.sum(1), 1)
+    power = np.zeros(interior.shape[0])
+    for fit, multiple, part, index in (
+        (low, OVERTONE_ROW, 0, window.row),
+        (high, OVERTONE_COLUMN, 2, 4 + window.col),
+    ):
+        blocks = cleaned[..., part] + 1j * cleaned[..., part + 1]
+        omega = multiple * fit.omega
+        derotated = np.where(interior, blocks * np.exp(-1j * omega[:, None] * size * steps), 0)
+        gain = block_gain(omega - bank.omega[index], size) * np.sqrt(size / 2.0)
+        power += (np.abs(derotated.sum(1)) / count / gain) ** 2 / 2.0
+    ratio = power / np.maximum(low.power + high.power, 1e-9)
+    level: F64 = 10.0 * np.log10(np.maximum(ratio, 1e-12))
+    return level
+
+
 def _level_dbm0(power: F64) -> F64:
     level: F64 = 10.0 * np.log10(np.maximum(power, 1e-30) / DBM0_RMS**2)
     return level
 
 
-def _is_dtmf(low: _ToneFit, high: _ToneFit, residual: F64) -> Bools:
-    """The Q.24 checks on the two fitted tones; ``residual`` is the unexplained energy share."""
+def _is_dtmf(low: _ToneFit, high: _ToneFit, residual: F64, overtone_db: F64) -> Bools:
+    """The checks on the two fitted tones; ``residual`` is the unexplained energy share."""
     level_low, level_high = _level_dbm0(low.power), _level_dbm0(high.power)
     twist = level_high - level_low
     ok: Bools = residual <= 10.0 ** (RESIDUAL_MAX_DB / 10.0)
+    ok &= overtone_db <= OVERTONE_MAX_DB
     ok &= np.minimum(level_low, level_high) >= MIN_TONE_LEVEL_DBM0
     ok &= (twist >= -NORMAL_TWIST_MAX_DB) & (twist <= REVERSE_TWIST_MAX_DB)
     for fit in (low, high):
@@ -277,23 +340,30 @@ def _coverage(window: AnalysisWindow, reference: F64) -> F64:
     return np.clip(magnitude / np.maximum(reference, 1e-9)[:, None], 0.0, 1.0)
 
 
-def analyse_down(window: AnalysisWindow, bank: FilterBank) -> tuple[Bools, F64]:
-    """Which candidates are DTMF keys, and their start (global sample index, fractional)."""
+def analyse_down(
+    window: AnalysisWindow, bank: FilterBank, overtones: FilterBank
+) -> tuple[Bools, F64]:
+    """Which candidates are DTMF keys, and their start (global sample index, fractional).
+
+    ``overtones`` is the bank at the tones' overtones (see :func:`_overtone_db`).
+    """
     count, length = window.same.shape
     last = np.full(count, length - 1, dtype=np.intp)
     start = _run_start(window.same, last)
     steps = np.arange(length)[None, :]
-    interior = (steps > start[:, None]) & (steps < length - 1)
+    newest = length - 1
+    interior = (steps > np.maximum(start, newest - 1 - ANALYSIS_BLOCKS)[:, None]) & (steps < newest)
     blocks = interior.sum(1)
     energy = np.where(interior, window.energies, 0.0).sum(1)
     low, high = _fit_pair(window, interior, bank)
     size = window.block_size
-    interior_first = np.asarray((start + 1) * size, dtype=np.float64)
+    interior_first = np.asarray((newest - blocks) * size, dtype=np.float64)
     explained = _model_energy(
         low, high, interior_first, np.asarray(blocks * size, dtype=np.float64)
     )
     residual = 1.0 - explained / np.maximum(energy, 1e-9)
-    accepted = (blocks >= MIN_INTERIOR_BLOCKS) & _is_dtmf(low, high, residual)
+    overtone = _overtone_db(window, interior, low, high, overtones)
+    accepted = (blocks >= MIN_INTERIOR_BLOCKS) & _is_dtmf(low, high, residual, overtone)
     first = _first_bridged(window.same, start)
     cover = _coverage(window, low.amplitude + high.amplitude)
     keys = np.arange(count)

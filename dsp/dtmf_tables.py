@@ -3,8 +3,9 @@
 States, per channel:
 
 - ``IDLE``: no key.
-- ``CANDIDATE(hits, misses)``: a key has hit ``hits`` blocks (saturating at
-  ``KEY_MIN_BLOCKS``) and missed the last ``misses`` (fewer than ``GAP_BLOCKS``).
+- ``CANDIDATE(run)``: a key has hit the last ``run`` blocks (1 .. ``KEY_MIN_BLOCKS``,
+  saturating); ``CANDIDATE(0, misses)``: it missed the last ``misses`` blocks (fewer than
+  ``GAP_BLOCKS``) and may resume.
 - ``KEY(misses)``: the key is down and has missed the last ``misses`` blocks.
 
 Inputs, per 5 ms block: ``MISS`` (no key in the block), ``SAME`` (a hit for the channel's
@@ -46,15 +47,17 @@ class Action(IntEnum):
 
 class State(IntEnum):
     IDLE = 0
-    KEY = 1 + KEY_MIN_BLOCKS * GAP_BLOCKS  # KEY(0); KEY(g) is KEY + g
+    KEY = KEY_MIN_BLOCKS + GAP_BLOCKS  # KEY(0); KEY(g) is KEY + g
 
 
-def candidate(hits: int, misses: int) -> int:
-    """State number of CANDIDATE(hits, misses), hits 1..KEY_MIN_BLOCKS, misses < GAP."""
-    return 1 + (hits - 1) * GAP_BLOCKS + misses
+def candidate(run: int, misses: int = 0) -> int:
+    """State number of CANDIDATE(run) (run 1..KEY_MIN_BLOCKS) or CANDIDATE(0, misses)."""
+    return run if run else KEY_MIN_BLOCKS + misses
 
 
 STATE_COUNT = State.KEY + GAP_BLOCKS
+RETRY_BLOCKS = 6  # a candidate that failed the analysis is analysed again 6 hits later
+RETRY_STATE = candidate(KEY_MIN_BLOCKS - RETRY_BLOCKS)
 
 Transition = tuple[int, Action]
 
@@ -62,24 +65,22 @@ Transition = tuple[int, Action]
 def _idle(_: int, event: Input) -> Transition:
     if event == Input.MISS:
         return State.IDLE, Action.NONE
-    return candidate(1, 0), Action.START
+    return candidate(1), Action.START
 
 
 def _candidate(state: int, event: Input) -> Transition:
-    hits, misses = divmod(state - 1, GAP_BLOCKS)
-    hits += 1
+    run = state if state <= KEY_MIN_BLOCKS else 0
+    misses = 0 if run else state - KEY_MIN_BLOCKS
     if event == Input.SAME:
-        more = min(hits + 1, KEY_MIN_BLOCKS)
-        action = Action.ANALYSE if more == KEY_MIN_BLOCKS else Action.NONE
-        return candidate(more, 0), action
+        longer = min(run + 1, KEY_MIN_BLOCKS)
+        return candidate(longer), Action.ANALYSE if longer == KEY_MIN_BLOCKS else Action.NONE
     if event == Input.OTHER:
         # the key of a first hit is read from a window that is partly before the tone:
         # a second hit right after it with another key is the same tone, read better
-        again = 2 if (hits, misses) == (1, 0) else 1
-        return candidate(again, 0), Action.START
+        return candidate(2 if run == 1 else 1), Action.START
     if misses + 1 >= GAP_BLOCKS:
         return State.IDLE, Action.NONE
-    return candidate(hits, misses + 1), Action.NONE
+    return candidate(0, misses + 1), Action.NONE
 
 
 def _key(state: int, event: Input) -> Transition:
