@@ -11,6 +11,7 @@ token generator is injected.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 
 from b2bua.sip.errors import LocalProtocolError, RemoteProtocolError
@@ -40,6 +41,7 @@ TAG_TOKEN_BYTES = 8
 CALL_ID_TOKEN_BYTES = 16
 
 AckKey = tuple[str, str | None, int]
+_RPORT_FLAG = re.compile(r";[ \t]*rport(?=[ \t]*(?:;|$))", re.IGNORECASE)
 
 
 class _AnswerRetransmission:
@@ -61,6 +63,12 @@ class _AnswerRetransmission:
         self.interval = timers.t1
         self.give_up_at = now + 64 * timers.t1
         core.layer.schedule(self, "2XX", now + self.interval)
+
+    def stop(self) -> None:
+        """The ACK came: no more resends; drop the bytes (the heap entry lives until its time)."""
+        self.timers.clear()
+        self.data = b""
+        self.transaction.forget_response()
 
     def on_timer(self, name: str, now: float) -> None:
         core = self.core
@@ -90,17 +98,30 @@ def stamp_via(request: Request, source: Peer) -> Via:
     """Add ``received`` (when the source address differs from sent-by, or rport was asked)
     and the ``rport`` value to the top Via; answers the top Via."""
     via = request.top_via
-    rport = "rport" in via.params
+    params = via.params
+    rport = "rport" in params
     if not rport and bare_host(via.host) == source.host:
         return via
-    stamped = via.copy()
-    stamped.params["received"] = source.host
-    if rport:
-        stamped.params["rport"] = str(source.port)
     headers = request.headers
-    headers.replace_top("via", str(stamped))
-    headers._parsed["via-top"] = stamped
-    return stamped
+    entries = headers._entries
+    index = next(i for i, entry in enumerate(entries) if entry[0] == "via")
+    _key, value, line = entries[index]
+    if "," in value or "received" in params or params.get("rport") is not None:
+        stamped = via.copy()
+        stamped.params["received"] = source.host
+        if rport:
+            stamped.params["rport"] = str(source.port)
+        headers.replace_top("via", str(stamped))
+        headers._parsed["via-top"] = stamped
+        return stamped
+    if rport:
+        value = _RPORT_FLAG.sub(f";rport={source.port}", value, count=1)
+        params["rport"] = str(source.port)
+    value = f"{value};received={source.host}"
+    params["received"] = source.host
+    entries[index] = ("via", value, f"{line[: line.index(':')]}: {value}")
+    headers._parsed.pop("via", None)
+    return via
 
 
 class SipCore:
@@ -139,8 +160,8 @@ class SipCore:
 
     def receive(self, data: bytes, source: Peer, now: float) -> None:
         """Take one datagram or one framed stream message from `source`."""
-        if not data.strip(b"\r\n"):
-            return  # a keep-alive
+        if len(data) <= 4 and not data.strip(b"\r\n"):
+            return  # a keep-alive (CRLF or double CRLF)
         self.stats["received"] += 1
         try:
             message = parse_message(data, max_size=self.max_message_size)
@@ -203,8 +224,8 @@ class SipCore:
         `send_stateless`) nor CANCEL (use `cancel`)."""
         if request.method in ("ACK", "CANCEL"):
             raise LocalProtocolError(f"{request.method} is not sent with send_request")
-        self._prepare_request(request, destination.transport)
-        transaction = ClientTransaction(request, destination, self.layer)
+        branch = self._prepare_request(request, destination.transport)
+        transaction = ClientTransaction(request, destination, self.layer, branch)
         self.layer.add_client(transaction)
         transaction.start(now)
         return transaction
@@ -231,11 +252,12 @@ class SipCore:
             return
         if self.user_agent and response.headers._first("server") is None:
             response.headers.add("Server", self.user_agent)
+        request = transaction.request
         if not transaction.respond(response, now):
             raise LocalProtocolError(
                 f"cannot send {response.status} on a transaction in state {transaction.state}")
         if transaction.is_invite and 200 <= response.status < 300:
-            self._await_ack(transaction, response, now)
+            self._await_ack(transaction, request, response, now)
 
     def send_stateless(self, message: Request | Response, destination: Peer) -> None:
         """Send outside any transaction (the ACK for a 2xx, a response retransmission...). A
@@ -255,7 +277,7 @@ class SipCore:
             self.stats["retransmissions_absorbed"] += 1
             if method == "ACK":
                 if transaction.state is State.ACCEPTED:
-                    self._stop_retransmission(transaction)
+                    self._stop_retransmission(request)
                 transaction.handle(Input.ACK, now, request)
             else:
                 transaction.handle(Input.REQUEST, now, request)
@@ -279,7 +301,7 @@ class SipCore:
         pending = self._awaiting_ack.pop(key, None)
         transaction = None
         if pending is not None:
-            pending.timers.clear()
+            pending.stop()
             transaction = pending.transaction
         self.layer.events.append(AckReceived(ack, transaction, source))
 
@@ -310,13 +332,16 @@ class SipCore:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _prepare_request(self, request: Request, transport: str) -> None:
+    def _prepare_request(self, request: Request, transport: str) -> str:
+        """Put our Via on top (answers its branch), and the missing defaults."""
+        branch = self.new_branch()
         headers = request.headers
-        headers.push_top("Via", self.via_for(transport, self.new_branch()))
+        headers.push_top("Via", self.via_for(transport, branch))
         if headers._first("max-forwards") is None:
             headers.add("Max-Forwards", "70")
         if self.user_agent and headers._first("user-agent") is None:
             headers.add("User-Agent", self.user_agent)
+        return branch
 
     def _send_cancel(self, invite: ClientTransaction, now: float) -> ClientTransaction:
         """CANCEL per RFC 3261 §9.1: Request-URI, Call-ID, From, To, Route and CSeq number of
@@ -331,14 +356,14 @@ class SipCore:
         if self.user_agent:
             entries.append(("user-agent", self.user_agent, f"User-Agent: {self.user_agent}"))
         cancel = Request("CANCEL", request.uri_text, Headers._from_entries(entries))
-        transaction = ClientTransaction(cancel, invite.peer, self.layer)
+        transaction = ClientTransaction(cancel, invite.peer, self.layer, invite.branch)
         self.layer.add_client(transaction)
         transaction.start(now)
         invite.start_cancel_timer(now)
         return transaction
 
-    def _await_ack(self, transaction: ServerTransaction, response: Response, now: float) -> None:
-        request = transaction.request
+    def _await_ack(self, transaction: ServerTransaction, request: Request, response: Response,
+                   now: float) -> None:
         key = (request.call_id, request.from_.tag, request.cseq.seq)
         pending = self._awaiting_ack.get(key)
         if pending is not None and pending.transaction is transaction:
@@ -347,12 +372,11 @@ class SipCore:
             return
         self._awaiting_ack[key] = _AnswerRetransmission(self, transaction, response, key, now)
 
-    def _stop_retransmission(self, transaction: ServerTransaction) -> None:
-        request = transaction.request
-        key = (request.call_id, request.from_.tag, request.cseq.seq)
+    def _stop_retransmission(self, ack: Request) -> None:
+        key = (ack.call_id, ack.from_.tag, ack.cseq.seq)
         pending = self._awaiting_ack.pop(key, None)
         if pending is not None:
-            pending.timers.clear()
+            pending.stop()
 
     def _malformed(self, error: RemoteProtocolError, data: bytes, source: Peer) -> None:
         message = error.message

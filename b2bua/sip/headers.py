@@ -324,9 +324,13 @@ class Via:
             if match is None:
                 return cls._parse(value)
             transport, host, port_text, params_text = match.groups()
-            port = None if port_text is None else parse_port(port_text)
-            params = parse_params(params_text[1:]) if params_text else {}
-            return cls(host, port, transport=transport.upper(), params=params)
+            via = cls.__new__(cls)
+            via.protocol = "SIP/2.0"
+            via.transport = transport if transport.isupper() else transport.upper()
+            via.host = host
+            via.port = None if port_text is None else parse_port(port_text)
+            via.params = parse_params(params_text[1:]) if params_text else {}
+            return via
         except RemoteProtocolError:
             raise RemoteProtocolError("Malformed Via") from None
 
@@ -410,6 +414,8 @@ def parse_via_list(values: list[str]) -> list[Via]:
 # -- CSeq ---------------------------------------------------------------------------------
 
 CSEQ_LIMIT = 2**31
+_COMMON_METHODS = frozenset({"INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER", "INFO",
+                             "UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "MESSAGE"})
 
 
 class CSeq(NamedTuple):
@@ -431,6 +437,6 @@ class CSeq(NamedTuple):
         if not (len(number) <= 10 and number.isascii() and number.isdigit()):
             raise RemoteProtocolError("Bad CSeq")
         seq = int(number)
-        if seq >= CSEQ_LIMIT or not is_token(method):
+        if seq >= CSEQ_LIMIT or (method not in _COMMON_METHODS and not is_token(method)):
             raise RemoteProtocolError("Bad CSeq")
         return cls(seq, method)

@@ -348,6 +348,17 @@ class Request(Message):
         self.body = body
         self.version = version
 
+    @classmethod
+    def _from_wire(cls, method: str, uri_text: str, headers: Headers, version: str) -> Request:
+        request = cls.__new__(cls)
+        request.method = method
+        request._uri = None
+        request._uri_text = uri_text
+        request.headers = headers
+        request.body = b""
+        request.version = version
+        return request
+
     @property
     def uri(self) -> URI:
         uri = self._uri
@@ -396,11 +407,31 @@ class Response(Message):
         self.body = body
         self.version = version
 
+    @classmethod
+    def _from_wire(cls, status: int, reason: str, headers: Headers, version: str) -> Response:
+        response = cls.__new__(cls)
+        response.status = status
+        response.reason = reason
+        response.headers = headers
+        response.body = b""
+        response.version = version
+        return response
+
     def start_line(self) -> str:
         return f"{self.version} {self.status} {self.reason}"
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {self.reason}>"
+
+
+_IDENTIFYING = frozenset({"via", "from", "to", "call-id", "cseq", "route"})
+
+
+def lean_copy(request: Request) -> Request:
+    """`request` with only Via, From, To, Call-ID, CSeq and Route, and no body."""
+    entries = [entry for entry in request.headers._entries if entry[0] in _IDENTIFYING]
+    return Request._from_wire(request.method, request.uri_text, Headers._from_entries(entries),
+                              request.version)
 
 
 # Headers a response copies from its request (RFC 3261 §8.2.6.2), and Record-Route for the

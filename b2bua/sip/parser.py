@@ -35,7 +35,6 @@ _KNOWN_METHODS = frozenset(
 )
 _SINGLE = {"from": "From", "to": "To", "call-id": "Call-ID", "cseq": "CSeq",
            "content-length": "Content-Length"}
-_EAGER = frozenset({"via", *_SINGLE})
 
 
 def parse_message(data: bytes, *, max_size: int = MAX_MESSAGE_SIZE) -> Request | Response:
@@ -77,7 +76,7 @@ def _raise_too_large(data: bytes, max_size: int) -> None:
 
 
 def _parse_head(head: str) -> tuple[Request | Response, dict[str, str]]:
-    """The message without its body, and the first value of each eagerly read header."""
+    """The message without its body, and the first value of each header by key."""
     if "\n " in head or "\n\t" in head:
         head = _FOLD.sub(" ", head)
     lines = head.split("\r\n")
@@ -87,27 +86,28 @@ def _parse_head(head: str) -> tuple[Request | Response, dict[str, str]]:
         raise RemoteProtocolError("Header line too long")
     entries: list[Entry] = []
     append = entries.append
-    eager: dict[str, str] = {}
     for line in lines[1:]:
         name, colon, value = line.partition(":")
         if not colon:
             raise RemoteProtocolError("Malformed header line")
-        key = known_header_key(name) or header_key(name)
-        value = value.strip(" \t")
-        append((key, value, line))
-        if key in _EAGER:
-            if key == "via":
-                if "via" not in eager:
-                    eager["via"] = value
-            elif key in eager:
-                eager.setdefault("duplicate", _SINGLE[key])
-            else:
-                eager[key] = value
+        append((known_header_key(name) or header_key(name), value.strip(" \t"), line))
+    first = {key: value for key, value, _line in reversed(entries)}
     headers = Headers._from_entries(entries)
     start = lines[0]
     if start.startswith("SIP/"):
-        return _response(start, headers), eager
-    return _request(start, headers), eager
+        return _response(start, headers), first
+    return _request(start, headers), first
+
+
+def _duplicate(entries: list[Entry]) -> str | None:
+    """The name of a header that must appear once but appears more often."""
+    seen: set[str] = set()
+    for key, _value, _line in entries:
+        if key in _SINGLE:
+            if key in seen:
+                return _SINGLE[key]
+            seen.add(key)
+    return None
 
 
 def _request(start: str, headers: Headers) -> Request:
@@ -123,7 +123,7 @@ def _request(start: str, headers: Headers) -> Request:
             request = Request(method, uri, headers, version=version)
             raise RemoteProtocolError("Version Not Supported", 505, message=request)
         raise RemoteProtocolError("Bad request line")
-    request = Request(method, uri, headers, version=version)
+    request = Request._from_wire(method, uri, headers, version)
     if uri[:4].lower() in ("sip:", "sips"):
         try:
             request._uri = SipURI.parse(uri)
@@ -143,14 +143,17 @@ def _response(start: str, headers: Headers) -> Response:
         raise RemoteProtocolError("Version Not Supported", 505)
     if not (len(code) == 3 and code.isascii() and code.isdigit()) or not "100" <= code <= "699":
         raise RemoteProtocolError("Bad status line")
-    return Response(int(code), parts[2] if len(parts) == 3 else "", headers, version=version)
+    return Response._from_wire(int(code), parts[2] if len(parts) == 3 else "", headers, version)
 
 
 def _check(message: Request | Response, eager: dict[str, str], body: bytes) -> None:
     """Read and check the headers the transaction layer needs; set the body."""
-    parsed = message.headers._parsed
-    if "duplicate" in eager:
-        raise RemoteProtocolError(f"Duplicate {eager['duplicate']}", message=message)
+    headers = message.headers
+    parsed = headers._parsed
+    if len(eager) < len(headers._entries):
+        duplicate = _duplicate(headers._entries)
+        if duplicate is not None:
+            raise RemoteProtocolError(f"Duplicate {duplicate}", message=message)
     via = eager.get("via")
     if via is None:
         raise RemoteProtocolError("Missing Via", message=message)

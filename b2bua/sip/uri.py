@@ -8,6 +8,7 @@ Parameter keys are lower-cased (names are case-insensitive).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote as percent_decode
 
@@ -16,12 +17,36 @@ from b2bua.sip.headers import (
     format_host_port,
     format_params,
     parse_params,
+    parse_port,
     quote,
     split_host_port,
     unquote,
 )
 
 _USER_FORBIDDEN = frozenset(' \t<>"@')
+# The shape of nearly every SIP URI (no ';' or '?' in the user part): one regular expression.
+_SIP_URI_COMMON = re.compile(
+    r"(sips?):(?:([^:@;?<>\"\s]+)(?::([^@;?<>\"\s]*))?@)?"
+    r"([A-Za-z0-9\-._]+|\[[0-9A-Fa-f:.]+\])(?::([0-9]{1,5}))?(?:;([^?<>\"\s@]*))?(?:\?(\S*))?",
+    re.IGNORECASE,
+)
+# name-addr with a quoted or token display name, or none; and a bare addr-spec.
+_NAME_ADDR = re.compile(
+    r'(?:"((?:[^"\\]|\\.)*)"[ \t]*|([^"<]*?)[ \t]*)<([^<>\s":]+:[^<>\s"]*)>[ \t]*(?:;(.*))?',
+    re.DOTALL)
+_ADDR_SPEC = re.compile(r'([^\s<>";]+:[^\s<>";]*)[ \t]*(?:;(.*))?', re.DOTALL)
+_NOT_PLAIN_TAG = frozenset(';" \t')
+_ESCAPED = re.compile(r"\\(.)", re.DOTALL)
+
+
+def _parse_uri_headers(text: str) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for pair in text.split("&"):
+        name, _, value = pair.partition("=")
+        if not name:
+            raise RemoteProtocolError("Bad URI")
+        headers[name] = value
+    return headers
 
 
 class SipURI:
@@ -52,7 +77,19 @@ class SipURI:
     def parse(cls, text: str) -> SipURI:
         """Parse a sip: or sips: URI; raises RemoteProtocolError("Bad URI")."""
         try:
-            return cls._parse(text)
+            match = _SIP_URI_COMMON.fullmatch(text)
+            if match is None:
+                return cls._parse(text)
+            scheme, user, password, host, port, params, headers = match.groups()
+            uri = cls.__new__(cls)
+            uri.scheme = scheme.lower()
+            uri.user = user
+            uri.password = password
+            uri.host = host
+            uri.port = None if port is None else parse_port(port)
+            uri.params = parse_params(params) if params else {}
+            uri.headers = _parse_uri_headers(headers) if headers else {}
+            return uri
         except RemoteProtocolError:
             raise RemoteProtocolError("Bad URI") from None
 
@@ -74,11 +111,7 @@ class SipURI:
         headers: dict[str, str] = {}
         question = rest.find("?")
         if question >= 0:
-            for pair in rest[question + 1 :].split("&"):
-                name, _, value = pair.partition("=")
-                if not name:
-                    raise RemoteProtocolError("Bad URI")
-                headers[name] = value
+            headers = _parse_uri_headers(rest[question + 1 :])
             rest = rest[:question]
         semi = rest.find(";")
         params = parse_params(rest[semi + 1 :]) if semi >= 0 else {}
@@ -273,7 +306,31 @@ class NameAddr:
         Raises RemoteProtocolError("Bad name-addr").
         """
         try:
-            return cls._parse(text.strip(" \t"))
+            match = _NAME_ADDR.fullmatch(text) or _ADDR_SPEC.fullmatch(text)
+            if match is None:
+                return cls._parse(text.strip(" \t"))
+            if match.re is _NAME_ADDR:
+                quoted, token, uri_text, params = match.groups()
+                if quoted is None:
+                    display = token or None
+                elif "\\" in quoted:
+                    display = _ESCAPED.sub(r"\1", quoted)
+                else:
+                    display = quoted
+            else:
+                display = None
+                uri_text, params = match.groups()
+            addr = cls.__new__(cls)
+            addr._uri = None
+            addr._uri_text = uri_text
+            addr.display_name = display
+            if params is None:
+                addr.params = {}
+            elif params[:4] == "tag=" and _NOT_PLAIN_TAG.isdisjoint(params):
+                addr.params = {"tag": params[4:]}
+            else:
+                addr.params = parse_params(params)
+            return addr
         except RemoteProtocolError:
             raise RemoteProtocolError("Bad name-addr") from None
 

@@ -4,6 +4,11 @@ A transaction is a state table ``(state, input) -> (actions, next state)``. An i
 entry in the current state is ignored (a stale timer, a response after the end), so every pair
 is legal. Actions send through, report to and set timers on the transaction's `Context`, which
 the transaction layer provides.
+
+Once a transaction only lingers to absorb retransmissions (Completed, Accepted, Confirmed: up to
+64*T1), it keeps a lean copy of its request (the headers that identify it, no body) and the bytes
+it may resend, and drops the rest: at hundreds of calls per second, those 32 seconds would
+otherwise hold every message of every call.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from collections.abc import Callable, Mapping
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from b2bua.sip.message import Message, Request
+from b2bua.sip.message import Message, Request, lean_copy
 from b2bua.sip.peer import Peer
 from b2bua.sip.timers import Timers
 
@@ -59,6 +64,10 @@ class Input(StrEnum):
     TRANSPORT_ERROR = "TRANSPORT_ERROR"
 
 
+# States in which a transaction only absorbs retransmissions until a timer ends it.
+LINGERING = frozenset({State.COMPLETED, State.ACCEPTED, State.CONFIRMED})
+
+
 class Context(Protocol):
     """The services a transaction uses: the transaction layer implements them."""
 
@@ -80,18 +89,18 @@ Handler = Callable[[Any, float, Message | None], None]
 class Transaction:
     """Common machinery. `timers` maps each running timer's input to its schedule number."""
 
-    __slots__ = ("_context", "_immediate", "branch", "interval", "is_invite", "key", "method",
-                 "peer", "reliable", "request", "state", "table", "timers")
+    __slots__ = ("_context", "_immediate", "_lean", "branch", "interval", "is_invite", "key",
+                 "method", "peer", "reliable", "request", "state", "table", "timers")
 
     ACTIONS: ClassVar[Mapping[Any, Handler]]
 
     def __init__(self, request: Request, peer: Peer, key: tuple[Any, ...], state: State,
-                 table: Table, context: Context) -> None:
+                 table: Table, context: Context, branch: str) -> None:
         self.request = request
         self.method = request.method
         self.is_invite = request.method == "INVITE"
         self.table = table
-        self.branch = request.top_via.branch or ""
+        self.branch = branch
         self.key = key
         self.peer = peer
         self.reliable = peer.transport != "udp"
@@ -99,7 +108,8 @@ class Transaction:
         self.timers: dict[str, int] = {}
         self.interval = context.timers.t1
         self._context = context
-        self._immediate: list[Input] = []
+        self._immediate: list[Input] | None = None
+        self._lean = False
 
     def handle(self, event: Input, now: float, message: Message | None = None) -> bool:
         """Feed one input; False when the current state has no transition for it (ignored)."""
@@ -114,9 +124,18 @@ class Transaction:
         if next_state is State.TERMINATED:
             self.timers.clear()
             self._context.remove(self)
-        elif self._immediate:
+            return True
+        if next_state in LINGERING and not self._lean:
+            self._linger()
+        if self._immediate:
             self.handle(self._immediate.pop(), now)
         return True
+
+    def _linger(self) -> None:
+        """The transaction now only waits for retransmissions: keep what identifies it and the
+        bytes it may have to send again, let go of the rest."""
+        self._lean = True
+        self.request = lean_copy(self.request)
 
     def on_timer(self, name: str, now: float) -> None:
         self.handle(Input(name), now)
@@ -125,7 +144,10 @@ class Transaction:
         """Arm a timer; a zero delay (reliable transports) fires right after this step."""
         if delay <= 0:
             self.timers.pop(name, None)
-            self._immediate.append(name)
+            if self._immediate is None:
+                self._immediate = [name]
+            else:
+                self._immediate.append(name)
         else:
             self._context.schedule(self, name, now + delay)
 

@@ -109,19 +109,23 @@ def response_input(status: int) -> Input:
 
 
 class ClientTransaction(Transaction):
-    """One request we sent and its responses. `request` carries our top Via (the branch);
-    `last_response` is the latest response received; `cancel_pending` is set when the TU asked
-    to cancel before any provisional response arrived (§9.1)."""
+    """One request we sent and its responses. `request` carries our top Via, whose branch is
+    `branch` (read from the Via when not given); `last_response` is the latest response
+    received (None once the transaction lingers); `cancel_pending` is set when the TU asked to
+    cancel before any provisional response arrived (§9.1)."""
 
     __slots__ = ("_ack_data", "_data", "cancel_pending", "last_response")
 
-    def __init__(self, request: Request, destination: Peer, context: Context) -> None:
-        key = (request.top_via.branch or "", request.method)
+    def __init__(self, request: Request, destination: Peer, context: Context,
+                 branch: str | None = None) -> None:
+        if branch is None:
+            branch = request.top_via.branch or ""
         if request.method == "INVITE":
             state, table = S.CALLING, INVITE_CLIENT_TABLE
         else:
             state, table = S.TRYING, NON_INVITE_CLIENT_TABLE
-        super().__init__(request, destination, key, state, table, context)
+        super().__init__(request, destination, (branch, request.method), state, table, context,
+                         branch)
         self._data = request.serialize()
         self._ack_data: bytes | None = None
         self.last_response: Response | None = None
@@ -196,8 +200,13 @@ class ClientTransaction(Transaction):
 
     def _response_to_tu(self, now: float, message: Message | None) -> None:
         if isinstance(message, Response):
-            self.last_response = message
+            if not self._lean:
+                self.last_response = message
             self._context.emit(ResponseReceived(message, self))
+
+    def _linger(self) -> None:
+        super()._linger()
+        self.last_response = None
 
     def _send_ack(self, now: float, message: Message | None) -> None:
         if self._ack_data is None:

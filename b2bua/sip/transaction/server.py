@@ -102,7 +102,7 @@ def tu_response_input(status: int) -> Input:
 class ServerTransaction(Transaction):
     """One request we received and our responses to it. `source` is where the request came
     from, `peer` where responses go (RFC 3261 §18.2.2, RFC 3581); `last_response` is the latest
-    response sent."""
+    response sent (None once the transaction lingers; `response_data` keeps its bytes)."""
 
     __slots__ = ("_response_data", "last_response", "source")
 
@@ -112,7 +112,8 @@ class ServerTransaction(Transaction):
             state, table = S.PROCEEDING, INVITE_SERVER_TABLE
         else:
             state, table = S.TRYING, NON_INVITE_SERVER_TABLE
-        super().__init__(request, response_peer, key, state, table, context)
+        super().__init__(request, response_peer, key, state, table, context,
+                         request.top_via.branch or "")
         self.source = source
         self.reliable = source.transport != "udp"
         self.last_response: Response | None = None
@@ -121,6 +122,11 @@ class ServerTransaction(Transaction):
     def respond(self, response: Response, now: float) -> bool:
         """Send a response from the TU; False when the state does not allow it."""
         return self.handle(tu_response_input(response.status), now, response)
+
+    def forget_response(self) -> None:
+        """Drop the bytes of the last response once nothing can ask for them again (the 2xx
+        to an INVITE, after its ACK)."""
+        self._response_data = None
 
     @property
     def response_data(self) -> bytes | None:
@@ -131,9 +137,14 @@ class ServerTransaction(Transaction):
 
     def _send_response(self, now: float, message: Message | None) -> None:
         if isinstance(message, Response):
-            self.last_response = message
+            if not self._lean:
+                self.last_response = message
             data = self._response_data = message.serialize()
             self._context.send(data, self.peer)
+
+    def _linger(self) -> None:
+        super()._linger()
+        self.last_response = None
 
     def _resend_response(self, now: float, message: Message | None) -> None:
         if self._response_data is not None:

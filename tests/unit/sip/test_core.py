@@ -87,6 +87,7 @@ def test_uas_invite_flow() -> None:
     assert isinstance(acked, AckReceived)
     assert acked.transaction is transaction
     assert acked.request.method == "ACK"
+    assert transaction.response_data is None  # the 2xx bytes are let go once acknowledged
     core.handle_timer(1.0)
     assert core.pop_outgoing() == []  # no 2xx retransmission after the ACK
     assert core.next_deadline() == pytest.approx(32.2)  # Timer L only
@@ -185,6 +186,17 @@ def test_received_is_stamped_when_sent_by_differs_and_responses_go_to_the_via_po
     assert peer == Peer("udp", "198.51.100.7", 5062)
     assert isinstance(trying, Response)
     assert trying.top_via.received == "198.51.100.7"
+
+
+def test_stamping_replaces_an_existing_received_and_keeps_lower_vias() -> None:
+    core = make_core()
+    data = invite(via_extra=";received=10.0.0.1;rport").replace(
+        b";rport\r\n", b";rport, SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKlower\r\n")
+    event = receive_invite(core, data)
+    vias = event.request.via
+    assert (vias[0].received, vias[0].rport) == ("198.51.100.7", 40000)
+    assert vias[1].branch == "z9hG4bKlower"
+    assert (event.request.headers.get("via") or "").count("received=") == 1
 
 
 def test_nothing_is_stamped_when_sent_by_is_the_source_address() -> None:

@@ -8,9 +8,10 @@ from hypothesis import strategies as st
 
 from b2bua.sip.core import Peer, SipCore
 from b2bua.sip.errors import RemoteProtocolError
-from b2bua.sip.headers import header_key
+from b2bua.sip.headers import Via, header_key
 from b2bua.sip.message import Request, Response
 from b2bua.sip.parser import StreamFramer, parse_message
+from b2bua.sip.uri import NameAddr, SipURI
 
 TOKEN_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.!%*_+`'~"
 tokens = st.text(TOKEN_CHARS, min_size=1, max_size=12)
@@ -128,3 +129,67 @@ def test_the_core_survives_anything(datagrams: list[bytes]) -> None:
     received = sum(1 for data in datagrams if data.strip(b"\r\n"))
     assert core.stats["received"] == received
     assert len(core.pop_events()) >= core.stats["malformed"]
+
+
+# -- the fast paths (one regular expression for the common shape) agree with the long way --
+
+uri_texts = st.builds(
+    lambda scheme, user, password, host, port, params: (
+        f"{scheme}:{user + (':' + password if password else '') + '@' if user else ''}"
+        f"{host}{port}{params}"),
+    st.sampled_from(["sip", "sips", "SIP"]), st.one_of(st.just(""), labels),
+    st.one_of(st.just(""), labels), hosts, ports,
+    st.lists(st.tuples(tokens, st.one_of(st.just(""), labels)), max_size=3,
+             unique_by=lambda item: item[0].lower()).map(
+        lambda items: "".join(f";{k}={v}" if v else f";{k}" for k, v in items)),
+)
+
+
+def uri_fields(uri: SipURI) -> tuple[object, ...]:
+    return (uri.scheme, uri.user, uri.password, uri.host, uri.port, uri.params, uri.headers)
+
+
+@settings(max_examples=300, deadline=None)
+@given(uri_texts)
+def test_sip_uri_fast_path_agrees(text: str) -> None:
+    assert uri_fields(SipURI.parse(text)) == uri_fields(SipURI._parse(text))
+    assert str(SipURI.parse(text)).lower() == text.lower()
+
+
+name_addr_texts = st.builds(
+    lambda display, uri, params: f"{display}<{uri}>{params}",
+    st.one_of(st.just(""), labels.map(lambda s: f"{s} "),
+              free_values.filter(lambda s: '"' not in s and "\\" not in s).map(
+                  lambda s: f'"{s}" ')),
+    uri_texts,
+    st.lists(st.tuples(tokens, st.one_of(st.just(""), tokens)), max_size=3,
+             unique_by=lambda item: item[0].lower()).map(
+        lambda items: "".join(f";{k}={v}" if v else f";{k}" for k, v in items)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(name_addr_texts)
+def test_name_addr_fast_path_agrees(text: str) -> None:
+    fast = NameAddr.parse(text)
+    slow = NameAddr._parse(text)
+    assert (fast.display_name, fast.uri_text, fast.params) == (
+        slow.display_name, slow.uri_text, slow.params)
+
+
+via_texts = st.builds(
+    lambda transport, host, port, params: f"SIP/2.0/{transport} {host}{port}{params}",
+    st.sampled_from(["UDP", "TCP", "tls", "WS"]), hosts, ports,
+    st.lists(st.tuples(tokens, st.one_of(st.just(""), tokens)), max_size=4,
+             unique_by=lambda item: item[0].lower()).map(
+        lambda items: "".join(f";{k}={v}" if v else f";{k}" for k, v in items)),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(via_texts)
+def test_via_fast_path_agrees(text: str) -> None:
+    fast = Via.parse(text)
+    slow = Via._parse(text)
+    assert (fast.protocol, fast.transport, fast.host, fast.port, fast.params) == (
+        slow.protocol, slow.transport, slow.host, slow.port, slow.params)

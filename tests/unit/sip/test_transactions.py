@@ -382,3 +382,24 @@ def test_random_input_sequences_follow_the_table(
         if transaction.state is State.TERMINATED:
             assert transaction not in layer.client.values()
             assert transaction not in layer.server.values()
+
+
+def test_lingering_transactions_keep_only_what_identifies_them() -> None:
+    transaction, _layer = server()
+    original = transaction.request
+    original.body = b"v=0\r\n"
+    transaction.respond(response_to(original, 180), 0.0)
+    assert transaction.last_response is not None
+    assert transaction.request is original
+    transaction.respond(response_to(original, 200), 0.1)
+    assert transaction.state is State.ACCEPTED
+    assert transaction.last_response is None
+    assert transaction.response_data is not None
+    lean = transaction.request
+    assert lean is not original
+    assert lean.body == b""
+    assert (lean.method, lean.call_id, lean.cseq, lean.from_.tag) == (
+        "INVITE", "tx-1", original.cseq, "a1")
+    assert lean.headers.get("Route") == "<sip:proxy.example.com;lr>"
+    assert "Max-Forwards" not in lean.headers
+    assert original.headers.get("Max-Forwards") == "70"  # the TU's copy is untouched
