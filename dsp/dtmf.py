@@ -39,12 +39,11 @@ from dsp.dtmf_analysis import (
     DIGITS,
     OVERTONE_COLUMN,
     OVERTONE_ROW,
-    AnalysisWindow,
-    BlockHistory,
     analyse_down,
     locate_up,
 )
-from dsp.dtmf_tables import ACTION, NEXT, RETRY_STATE, Action, State
+from dsp.dtmf_history import AnalysisWindow, BlockHistory
+from dsp.dtmf_tables import ACTION, HOLD_RUN_BLOCKS, NEXT, RETRY_STATE, Action, State
 from dsp.goertzel import BlockFramer, FilterBank
 from dsp.tones import DBM0_RMS, DTMF_COLUMN_HZ, DTMF_ROW_HZ
 
@@ -53,11 +52,14 @@ BLOCK_TONE_SHARE_DB = -2.5  # screen: the key's two bins hold >= this share of b
 PAIR_TONE_SHARE_DB = -3.0  # screen, a hit after a hit: the same over the 10 ms of both
 SCREEN_LEVEL_DBM0 = -43.0  # screen: each bin's tone level floor (the analysis uses -40)
 SCREEN_TWIST_DB = 16.0  # screen: the weaker bin within this of the stronger (one tone is no key)
-HISTORY_BLOCKS = 24  # block features kept for the analysis (120 ms)
+HISTORY_BLOCKS = 20  # block features kept for the analysis (100 ms)
+STEP_BLOCKS = 4  # the state loop settles its analyses every 4 blocks (20 ms)
 
 KeyKind = Literal["down", "up"]
 Samples = npt.NDArray[np.int16] | npt.NDArray[np.float32]
 Item = TypeVar("Item", bound=np.generic)
+# (block within the step, live rows, their actions, their keys) noted by the state loop
+Mark = tuple[int, npt.NDArray[np.intp], npt.NDArray[np.int8], npt.NDArray[np.int8]]
 
 
 @dataclass(frozen=True)
@@ -98,9 +100,14 @@ class DtmfDetector:
         self._unmixing = self._bank.unmixing(keys // 4, 4 + keys % 4)  # per key index
         share = 10.0 ** (BLOCK_TONE_SHARE_DB / 10.0)
         self._share = np.float32(share)
-        self._pair_share = 10.0 ** (PAIR_TONE_SHARE_DB / 10.0)
+        self._pair_share = np.float32(10.0 ** (PAIR_TONE_SHARE_DB / 10.0))
+        self._pair_weights = self._bank.pair_weights()
         self._floor = np.float32(block * DBM0_RMS**2 * 10.0 ** (SCREEN_LEVEL_DBM0 / 10.0))
         self._twist = np.float32(10.0 ** (-SCREEN_TWIST_DB / 10.0))
+        self._last_coefficients = np.zeros((channels, 2 * self._bank.size), dtype=np.float32)
+        self._last_energies = np.zeros(channels, dtype=np.float32)
+        self._last_hits = np.zeros(channels, dtype=bool)
+        self._decoded = np.empty((0, 0), dtype=np.float32)  # G.711 decoding buffer, reused
         self._state = np.zeros(channels, dtype=np.int8)
         self._digit = np.full(channels, -1, dtype=np.int8)
         self._origin = np.zeros(channels, dtype=np.int64)
@@ -135,11 +142,21 @@ class DtmfDetector:
             code.reshape(self.channels, m),
             overtones.reshape(self.channels, m, -1),
         )
-        return self._advance(first, hit.reshape(self.channels, m), code.reshape(self.channels, m))
+        hits, codes = hit.reshape(self.channels, m), code.reshape(self.channels, m)
+        self._last_coefficients = coefficients.reshape(self.channels, m, -1)[:, -1]
+        self._last_energies = energies.reshape(self.channels, m)[:, -1]
+        self._last_hits = hits[:, -1]
+        events: list[DtmfEvent] = []
+        for step in range(0, m, STEP_BLOCKS):
+            end = step + STEP_BLOCKS
+            self._advance(first + step, hits[:, step:end], codes[:, step:end], events)
+        return events
 
     def process_codes(self, codes: npt.NDArray[np.uint8], law: g711.Law) -> list[DtmfEvent]:
         """Decode (channels, n) G.711 codes straight to float32 and :meth:`process` them."""
-        return self.process(g711.decode_f32(codes, law))
+        if self._decoded.shape != codes.shape:
+            self._decoded = np.empty(codes.shape, dtype=np.float32)
+        return self.process(g711.decode_f32(np.ascontiguousarray(codes), law, out=self._decoded))
 
     def reset(self, channels: npt.NDArray[np.integer] | Sequence[int]) -> None:
         """Start new streams in these slots: forget their state, positions restart at 0."""
@@ -160,6 +177,11 @@ class DtmfDetector:
         self._state = _resized(self._state, channels, State.IDLE)
         self._digit = _resized(self._digit, channels, -1)
         self._origin = _resized(self._origin, channels, self._framer.samples)
+        self._last_energies = _resized(self._last_energies, channels, 0)
+        self._last_hits = _resized(self._last_hits, channels, 0)
+        last = np.zeros((channels, 2 * self._bank.size), dtype=np.float32)
+        last[: min(channels, old)] = self._last_coefficients[: min(channels, old)]
+        self._last_coefficients = last
         if channels > old:
             self._framer.clear(np.arange(old, channels))
 
@@ -169,13 +191,12 @@ class DtmfDetector:
         """Per block: do the strongest row and column bins hold the block's energy?"""
         half = self._bank.size
         squares = np.square(coefficients)
-        power = squares[:, :half]
-        power += squares[:, half:]
-        row = np.maximum(np.maximum(power[:, 0], power[:, 1]), np.maximum(power[:, 2], power[:, 3]))
-        col = np.maximum(np.maximum(power[:, 4], power[:, 5]), np.maximum(power[:, 6], power[:, 7]))
-        hit = np.minimum(row, col) >= self._floor
-        hit &= col >= row * self._twist
-        hit &= row >= col * self._twist
+        power = (squares[:, :half] + squares[:, half:]).T.copy()  # (8, rows), rows contiguous
+        row = np.maximum(np.maximum(power[0], power[1]), np.maximum(power[2], power[3]))
+        col = np.maximum(np.maximum(power[4], power[5]), np.maximum(power[6], power[7]))
+        weaker = np.minimum(row, col)
+        hit: npt.NDArray[np.bool_] = weaker >= self._floor
+        hit &= weaker >= np.maximum(row, col) * self._twist
         hit &= (row + col) >= energies * self._share
         return hit
 
@@ -197,16 +218,18 @@ class DtmfDetector:
         rows = np.flatnonzero(hit)
         if rows.size == 0:
             return code
+        before = np.maximum(rows - 1, 0)
+        pair = np.concatenate([coefficients[before], coefficients[rows]], axis=1)
+        previous_energy, previous_hit = energies[before], hit[before]
+        starts = np.flatnonzero(rows % m == 0)
+        if starts.size:  # the block before is the last one of the previous call
+            channels = rows[starts] // m
+            pair[starts, : pair.shape[1] // 2] = self._last_coefficients[channels]
+            previous_energy[starts] = self._last_energies[channels]
+            previous_hit[starts] = self._last_hits[channels]
+        squares = np.square(pair @ self._pair_weights)  # 10 ms coefficients, (rows, 16)
         half = self._bank.size
-        current = coefficients[rows]
-        inside = rows % m != 0
-        previous, previous_energy, previous_hit = self._history.last_block(rows // m, half * 2)
-        previous[inside] = coefficients[rows[inside] - 1]
-        previous_energy[inside] = energies[rows[inside] - 1]
-        previous_hit[inside] = hit[rows[inside] - 1]
-        earlier = previous[:, :half] + 1j * previous[:, half:]
-        later = current[:, :half] + 1j * current[:, half:]
-        power = np.abs(earlier + later * np.conj(self._bank.block_rotation)) ** 2
+        power = squares[:, :half] + squares[:, half:]
         row, col = power[:, :4], power[:, 4:]
         share = (row.max(1) + col.max(1)) / (2.0 * (previous_energy + energies[rows]) + 1e-9)
         steady = ~previous_hit | (share >= self._pair_share)
@@ -215,16 +238,25 @@ class DtmfDetector:
         return code
 
     def _advance(
-        self, first: int, hit: npt.NDArray[np.bool_], code: npt.NDArray[np.int8]
-    ) -> list[DtmfEvent]:
-        """Run the state table over the new blocks of the live channels; collect events."""
+        self,
+        first: int,
+        hit: npt.NDArray[np.bool_],
+        code: npt.NDArray[np.int8],
+        events: list[DtmfEvent],
+    ) -> None:
+        """Run the state table over up to STEP_BLOCKS new blocks of the live channels.
+
+        Analyses and key-ups met on the way are marked and settled together afterwards: in
+        so few blocks a channel meets at most one of them, and a key accepted at a block
+        cannot end (or start again) before the step is over.
+        """
         live = np.flatnonzero((self._state != State.IDLE) | hit.any(axis=1))
         if live.size == 0:
-            return []
+            return
         state = self._state[live]
         digit = self._digit[live]
         hit_live, code_live = hit[live], code[live]
-        events: list[DtmfEvent] = []
+        marks: list[Mark] = []
         for b in range(hit.shape[1]):
             hit_b, code_b = hit_live[:, b], code_live[:, b]
             other = hit_b & (code_b != digit)
@@ -233,42 +265,55 @@ class DtmfDetector:
             state = NEXT[index]
             np.copyto(digit, code_b, where=action == Action.START)
             if action.max() >= Action.ANALYSE:
-                self._events(first + b, live, state, digit, action, events)
+                rows = np.flatnonzero(action >= Action.ANALYSE)
+                marks.append((b, rows, action[rows], digit[rows]))
+        if marks:
+            step = _Step(first, live, state, digit, hit_live, code_live)
+            self._settle(step, marks, events)
         self._state[live] = state
         self._digit[live] = digit
-        return events
 
-    def _events(
+    def _settle(
         self,
-        block: int,
-        live: npt.NDArray[np.intp],
-        state: npt.NDArray[np.int8],
-        digit: npt.NDArray[np.int8],
-        action: npt.NDArray[np.int8],
+        step: _Step,
+        marks: list[Mark],
         events: list[DtmfEvent],
     ) -> None:
-        """Key-up for channels whose gap just reached the split; analysis for ripe candidates."""
-        ups = np.flatnonzero(action == Action.UP)
-        if ups.size:
-            window = self._window(live[ups], block, digit[ups])
-            ends = locate_up(window)
-            self._emit(live[ups], digit[ups], "up", ends, events)
-        ripe = np.flatnonzero(action == Action.ANALYSE)
-        if ripe.size:
-            window = self._window(live[ripe], block, digit[ripe])
-            accepted, starts = analyse_down(window, self._bank, self._overtones)
-            state[ripe[~accepted]] = RETRY_STATE
+        """Locate the key-ups and analyse the ripe candidates marked during a step."""
+        block = np.concatenate([np.full(rows.size, b) for b, rows, _, _ in marks])
+        rows = np.concatenate([rows for _, rows, _, _ in marks])
+        action = np.concatenate([action for _, _, action, _ in marks])
+        digit = np.concatenate([digit for _, _, _, digit in marks])
+        up = action == Action.UP
+        if up.any():
+            window = self._window(step, rows[up], block[up], digit[up])
+            self._emit(step.live[rows[up]], digit[up], "up", locate_up(window), events)
+        ripe = ~up
+        if ripe.any():
+            window = self._window(step, rows[ripe], block[ripe], digit[ripe])
+            accepted, starts, run = analyse_down(window, self._bank, self._overtones)
+            failed = rows[ripe][~accepted]
+            waiting = failed[step.state[failed] == State.PENDING]
+            held = run[~accepted][step.state[failed] == State.PENDING] >= HOLD_RUN_BLOCKS
+            step.state[waiting] = np.where(held, State.HOLD, RETRY_STATE)
             if accepted.any():
-                keys = ripe[accepted]
-                state[keys] = State.KEY
-                self._emit(live[keys], digit[keys], "down", starts[accepted], events)
+                keys, since = rows[ripe][accepted], block[ripe][accepted]
+                step.digit[keys] = digit[ripe][accepted]
+                step.state[keys] = _replay_key(step, keys, since)
+                self._emit(step.live[keys], step.digit[keys], "down", starts[accepted], events)
 
     def _window(
-        self, channels: npt.NDArray[np.intp], block: int, digit: npt.NDArray[np.int8]
+        self,
+        step: _Step,
+        rows: npt.NDArray[np.intp],
+        block: npt.NDArray[np.intp],
+        digit: npt.NDArray[np.int8],
     ) -> AnalysisWindow:
+        """The history window of some live rows, each ending at its own block of the step."""
+        channels = step.live[rows]
         first_valid = -(-self._origin[channels] // self.block_size)  # origin's block or next
         return self._history.window(
-            channels, block, digit, first_valid, self._unmixing, self.block_size
+            channels, step.first + block, digit, first_valid, self._unmixing, self.block_size
         )
 
     def _emit(
@@ -284,6 +329,30 @@ class DtmfDetector:
             channels.tolist(), digit.tolist(), sample.tolist(), strict=True
         ):
             events.append(DtmfEvent(channel, DIGITS[key], kind, position))
+
+
+@dataclass
+class _Step:
+    """The live channels of one step of the state loop and their working state."""
+
+    first: int  # global index of the step's first block
+    live: npt.NDArray[np.intp]
+    state: npt.NDArray[np.int8]
+    digit: npt.NDArray[np.int8]
+    hit: npt.NDArray[np.bool_]  # (live, blocks)
+    code: npt.NDArray[np.int8]  # (live, blocks)
+
+
+def _replay_key(
+    step: _Step, rows: npt.NDArray[np.intp], since: npt.NDArray[np.intp]
+) -> npt.NDArray[np.int8]:
+    """State of keys accepted at block ``since``, replayed over the rest of the step."""
+    state = np.full(rows.size, State.KEY, dtype=np.int8)
+    for b in range(step.hit.shape[1]):
+        hit, code = step.hit[rows, b], step.code[rows, b]
+        index = state.astype(np.intp) * 3 + hit + (hit & (code != step.digit[rows]))
+        state = np.where(b > since, NEXT[index], state)
+    return state
 
 
 def _resized(array: npt.NDArray[Item], size: int, fill: int) -> npt.NDArray[Item]:

@@ -25,12 +25,12 @@ interior amplitude, are the fractions of those blocks the tones fill.
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
+from dsp.dtmf_history import AnalysisWindow, unmix
 from dsp.dtmf_tables import GAP_BLOCKS
 from dsp.goertzel import FilterBank, block_gain, frequency_offset_hz
 from dsp.tones import DBM0_RMS, DTMF_KEYPAD
@@ -48,133 +48,17 @@ NORMAL_TWIST_MAX_DB = 10.0  # column tone weaker than row tone by at most this (
 REVERSE_TWIST_MAX_DB = 6.0  # column tone stronger than row tone by at most this (spec: 4)
 MIN_INTERIOR_BLOCKS = 4  # interior blocks needed in the current run (20 ms)
 ANALYSIS_BLOCKS = 8  # the analysis looks at the newest 8 interior blocks (40 ms) at most
+ROUGH_MARGIN_PCT = 0.5  # a first fit further off than tolerance + this ends the analysis
 
 F64 = npt.NDArray[np.float64]
 C128 = npt.NDArray[np.complex128]
 Bools = npt.NDArray[np.bool_]
 
 
-def unmix(bins: F64, unmixing: F64) -> tuple[C128, C128]:
-    """Complex amplitudes of the two sines from (K, H, 4) bin values and (K, 4, 4) inverses."""
-    amplitudes = np.einsum("kij,khj->khi", unmixing, bins)
-    return amplitudes[..., 0] + 1j * amplitudes[..., 1], amplitudes[..., 2] + 1j * amplitudes[
-        ..., 3
-    ]
-
-
-@dataclass(frozen=True)
-class AnalysisWindow:
-    """The last H blocks of K channels, seen through their candidate key's two bins."""
-
-    first_block: int  # global index of column 0
-    block_size: int
-    row: npt.NDArray[np.intp]  # (K,) row-tone bin
-    col: npt.NDArray[np.intp]  # (K,) column-tone bin (0..3)
-    bins: F64  # (K, H, 4) Re, Im of the row bin then of the column bin
-    low: C128  # (K, H) complex amplitude of the row tone in each block (unmixed at the bins)
-    high: C128  # (K, H) complex amplitude of the column tone in each block
-    energies: F64  # (K, H)
-    same: Bools  # (K, H) the block is a hit for this key
-    overtones: F64  # (K, H, 4) Re, Im of the row tone's then the column tone's overtone bin
-
-
-@dataclass(frozen=True)
-class _Chunk:
-    first: int
-    coefficients: npt.NDArray[np.float32]  # (C, m, 16)
-    energies: npt.NDArray[np.float32]  # (C, m)
-    codes: npt.NDArray[np.int8]  # (C, m)
-    overtones: npt.NDArray[np.float32]  # (C, m, 16), filled for hit blocks only
-
-    @property
-    def end(self) -> int:
-        return self.first + int(self.codes.shape[1])
-
-
-class BlockHistory:
-    """The block features of the last calls, kept by reference (no copies on the hot path)."""
-
-    def __init__(self, keep_blocks: int) -> None:
-        self.keep_blocks = keep_blocks
-        self._chunks: deque[_Chunk] = deque()
-
-    def append(
-        self,
-        first: int,
-        coefficients: npt.NDArray[np.float32],
-        energies: npt.NDArray[np.float32],
-        codes: npt.NDArray[np.int8],
-        overtones: npt.NDArray[np.float32],
-    ) -> None:
-        chunk = _Chunk(first, coefficients, energies, codes, overtones)
-        self._chunks.append(chunk)
-        while len(self._chunks) > 1 and self._chunks[1].end <= chunk.end - self.keep_blocks:
-            self._chunks.popleft()
-
-    def last_block(
-        self, channels: npt.NDArray[np.intp], width: int
-    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], Bools]:
-        """Coefficients (K, width), energy and hit flag of the newest kept block (or zeros)."""
-        coefficients = np.zeros((channels.size, width), dtype=np.float32)
-        energy = np.zeros(channels.size, dtype=np.float32)
-        hit = np.zeros(channels.size, dtype=bool)
-        if self._chunks:
-            chunk = self._chunks[-1]
-            rows = np.flatnonzero(channels < chunk.coefficients.shape[0])
-            coefficients[rows] = chunk.coefficients[channels[rows], -1]
-            energy[rows] = chunk.energies[channels[rows], -1]
-            hit[rows] = chunk.codes[channels[rows], -1] >= 0
-        return coefficients, energy, hit
-
-    def window(
-        self,
-        channels: npt.NDArray[np.intp],
-        last_block: int,
-        digit: npt.NDArray[np.int8],
-        first_valid: npt.NDArray[np.int64],
-        unmixing: F64,
-        block_size: int,
-    ) -> AnalysisWindow:
-        """Blocks ``last_block - keep + 1 .. last_block`` of ``channels`` for key ``digit``.
-
-        ``unmixing`` (16, 4, 4) turns each key's two bin coefficients into the complex
-        amplitudes of its two sines at their nominal frequencies.
-        """
-        count, length = channels.size, self.keep_blocks
-        first = last_block - length + 1
-        row = (digit // 4).astype(np.intp)
-        col = (digit % 4).astype(np.intp)
-        bins = np.zeros((count, length, 4))
-        energies = np.zeros((count, length))
-        same = np.zeros((count, length), dtype=bool)
-        overtones = np.zeros((count, length, 4))
-        columns = np.stack([row, 8 + row, 4 + col, 12 + col], axis=1)[:, None, :]  # (K, 1, 4)
-        for chunk in self._chunks:
-            lo, hi = max(first, chunk.first), min(last_block + 1, chunk.end)
-            rows = np.flatnonzero(channels < chunk.codes.shape[0])
-            if lo >= hi or rows.size == 0:
-                continue
-            src, dst = slice(lo - chunk.first, hi - chunk.first), slice(lo - first, hi - first)
-            picked = channels[rows]
-            coefficients = chunk.coefficients[picked, src]  # (k, n, 16)
-            bins[rows, dst] = np.take_along_axis(coefficients, columns[rows], axis=2)
-            energies[rows, dst] = chunk.energies[picked, src]
-            same[rows, dst] = chunk.codes[picked, src] == digit[rows][:, None]
-            harmonic = chunk.overtones[picked, src]  # (k, n, 16)
-            overtones[rows, dst] = np.take_along_axis(harmonic, columns[rows], axis=2)
-        valid = np.arange(first, first + length)[None, :] >= first_valid[:, None]
-        bins[~valid] = 0.0
-        overtones[~valid] = 0.0
-        energies[~valid] = 0.0
-        same &= valid
-        low, high = unmix(bins, unmixing[digit.astype(np.intp)])
-        return AnalysisWindow(
-            first, block_size, row, col, bins, low, high, energies, same, overtones
-        )
-
-
 @dataclass(frozen=True)
 class _ToneFit:
+    """Both tones of K candidates: every field is (2, K), row tone first."""
+
     offset_pct: F64  # frequency offset from nominal
     drift_pct: F64  # change of that offset between the two halves of the window
     amplitude: F64  # |mean of the derotated blocks|: a full block's magnitude
@@ -183,35 +67,34 @@ class _ToneFit:
 
     @property
     def power(self) -> F64:
-        """The tone's power (A**2 / 2)."""
-        return np.abs(self.phasor) ** 2 / 2.0
+        """Each tone's power (A**2 / 2)."""
+        power: F64 = np.abs(self.phasor) ** 2 / 2.0
+        return power
 
 
-def _fit_tone(
-    blocks: C128, interior: Bools, reference: F64, bin_index: npt.NDArray[np.intp], bank: FilterBank
+def _fit_tones(
+    blocks: C128, interior: Bools, reference: F64, bins: npt.NDArray[np.intp], bank: FilterBank
 ) -> _ToneFit:
-    """Fit a steady sine to ``blocks``, amplitudes of a sine near ``reference`` rad/sample."""
+    """Fit steady sines to (2, K, H) block amplitudes of sines near ``reference`` rad/sample."""
     size = bank.block_size
-    rotation = np.exp(1j * reference * size)
-    pairs = interior[:, 1:] & interior[:, :-1]
-    advance = np.where(pairs, blocks[:, 1:] * np.conj(blocks[:, :-1] * rotation[:, None]), 0)
-    theta = np.angle(advance.sum(1))
-    number = np.cumsum(pairs, axis=1)
-    total = number[:, -1:]
-    early = np.angle(np.where(pairs & (number <= total // 2), advance, 0).sum(1))
-    late = np.angle(np.where(pairs & (number > (total + 1) // 2), advance, 0).sum(1))
+    rotation = np.exp(1j * reference * size)[..., None]
+    pairs = interior[..., 1:] & interior[..., :-1]
+    advance = np.where(pairs, blocks[..., 1:] * np.conj(blocks[..., :-1] * rotation), 0)
+    theta = np.angle(advance.sum(-1))
+    number = np.cumsum(pairs, axis=-1)
+    total = number[..., -1:]
+    early = np.angle(np.where(pairs & (number <= total // 2), advance, 0).sum(-1))
+    late = np.angle(np.where(pairs & (number > (total + 1) // 2), advance, 0).sum(-1))
     drift = np.angle(np.exp(1j * (late - early)))
     offset = theta / size  # radians per sample, from the reference
-    steps = np.arange(blocks.shape[1])[None, :]
-    derotated = np.where(
-        interior, blocks * np.exp(-1j * (reference + offset)[:, None] * size * steps), 0
-    )
-    mean = derotated.sum(1) / np.maximum(interior.sum(1), 1)
-    gain = block_gain(offset, size) * np.exp(0.5j * offset * (size - 1))
     omega = reference + offset
-    to_pct = 100.0 / bank.frequencies_hz[bin_index]
+    steps = np.arange(blocks.shape[-1]) * size
+    derotated = np.where(interior, blocks * np.exp(-1j * omega[..., None] * steps), 0)
+    mean = derotated.sum(-1) / np.maximum(interior.sum(-1), 1)
+    gain = block_gain(offset, size) * np.exp(0.5j * offset * (size - 1))
+    to_pct = 100.0 / bank.frequencies_hz[bins]
     return _ToneFit(
-        offset_pct=(omega - bank.omega[bin_index]) * bank.sample_rate / (2 * np.pi) * to_pct,
+        offset_pct=(omega - bank.omega[bins]) * bank.sample_rate / (2 * np.pi) * to_pct,
         drift_pct=frequency_offset_hz(drift, size, bank.sample_rate) * to_pct,
         amplitude=np.abs(mean),
         omega=omega,
@@ -219,19 +102,21 @@ def _fit_tone(
     )
 
 
-def _fit_pair(
-    window: AnalysisWindow, interior: Bools, bank: FilterBank
-) -> tuple[_ToneFit, _ToneFit]:
-    """Fit both tones: once on the amplitudes unmixed at the bins, then at the fitted freqs."""
-    row, col = window.row, 4 + window.col
-    rough_low = _fit_tone(window.low, interior, bank.omega[row], row, bank)
-    rough_high = _fit_tone(window.high, interior, bank.omega[col], col, bank)
-    measured = (rough_low.omega, rough_high.omega)
-    low, high = unmix(window.bins, bank.unmixing(row, col, measured))
-    return (
-        _fit_tone(low, interior, rough_low.omega, row, bank),
-        _fit_tone(high, interior, rough_high.omega, col, bank),
-    )
+def _rough_fit(window: AnalysisWindow, interior: Bools, bank: FilterBank) -> _ToneFit:
+    """Both tones fitted on their amplitudes unmixed at the nominal frequencies."""
+    bins = np.stack([window.row, 4 + window.col])
+    blocks = np.stack([window.low, window.high])
+    return _fit_tones(blocks, interior, bank.omega[bins], bins, bank)
+
+
+def _fine_fit(
+    window: AnalysisWindow, interior: Bools, rough: _ToneFit, bank: FilterBank
+) -> _ToneFit:
+    """Both tones fitted again on their amplitudes unmixed at the roughly fitted frequencies."""
+    bins = np.stack([window.row, 4 + window.col])
+    measured = (rough.omega[0], rough.omega[1])
+    low, high = unmix(window.bins, bank.unmixing(bins[0], bins[1], measured))
+    return _fit_tones(np.stack([low, high]), interior, rough.omega, bins, bank)
 
 
 def _exp_sum(omega: F64, first: F64, length: F64) -> C128:
@@ -244,32 +129,30 @@ def _exp_sum(omega: F64, first: F64, length: F64) -> C128:
     return total
 
 
-def _model_energy(low: _ToneFit, high: _ToneFit, first: F64, length: F64) -> F64:
-    """Energy of the fitted two-tone signal over samples ``first .. first+length-1``."""
-    a, b = low.phasor, high.phasor
-    energy = length * (np.abs(a) ** 2 + np.abs(b) ** 2) / 2.0
-    energy += np.real(a * a * _exp_sum(2 * low.omega, first, length)) / 2.0
-    energy += np.real(b * b * _exp_sum(2 * high.omega, first, length)) / 2.0
-    energy += np.real(a * b * _exp_sum(low.omega + high.omega, first, length))
-    energy += np.real(a * np.conj(b) * _exp_sum(low.omega - high.omega, first, length))
+def _model_energy(fit: _ToneFit, first: F64, length: F64) -> F64:
+    """Energy of the fitted two-tone signal over samples ``first .. first+length-1``.
+
+    With x = Re(a e^{i w1 n}) + Re(b e^{i w2 n}): x^2 = (|a|^2 + |b|^2)/2 + Re(a^2 e^{2 i w1 n})/2
+    + Re(b^2 e^{2 i w2 n})/2 + Re(a b e^{i (w1+w2) n}) + Re(a conj(b) e^{i (w1-w2) n}).
+    """
+    (a, b), (w1, w2) = fit.phasor, fit.omega
+    weights = np.stack([a * a / 2.0, b * b / 2.0, a * b, a * np.conj(b)])
+    omegas = np.stack([2.0 * w1, 2.0 * w2, w1 + w2, w1 - w2])
+    energy = length * fit.power.sum(0) + np.real(weights * _exp_sum(omegas, first, length)).sum(0)
     return np.asarray(energy, dtype=np.float64)
 
 
-def _tone_leakage(columns: F64, low: _ToneFit, high: _ToneFit, length: int, size: int) -> F64:
+def _tone_leakage(columns: F64, fit: _ToneFit, length: int, size: int) -> F64:
     """(K, H, 4): what the two fitted tones alone put into four weight ``columns`` (K, B, 4)."""
     steps = np.arange(size)
-    total = np.zeros((columns.shape[0], length, 4))
-    starts = np.arange(length)[None, :, None] * size
-    for fit in (low, high):
-        response = np.einsum("kb,kbc->kc", np.exp(1j * fit.omega[:, None] * steps), columns)
-        phase = fit.phasor[:, None, None] * np.exp(1j * fit.omega[:, None, None] * starts)
-        total += np.real(phase * response[:, None, :])
-    return total
+    response = np.einsum("tkb,kbc->tkc", np.exp(1j * fit.omega[..., None] * steps), columns)
+    starts = np.arange(length)[None, None, :, None] * size
+    phase = fit.phasor[..., None, None] * np.exp(1j * fit.omega[..., None, None] * starts)
+    leakage: F64 = np.real(phase * response[:, :, None, :]).sum(0)
+    return leakage
 
 
-def _overtone_db(
-    window: AnalysisWindow, interior: Bools, low: _ToneFit, high: _ToneFit, bank: FilterBank
-) -> F64:
+def _overtone_db(window: AnalysisWindow, interior: Bools, fit: _ToneFit, bank: FilterBank) -> F64:
     """Power of the tones' overtones relative to the tones' own power, in dB.
 
     Overtone bins: the row tone's 3rd harmonic (2091..2823 Hz) and the column tone's 2nd
@@ -280,20 +163,17 @@ def _overtone_db(
     weights = bank.weights.astype(np.float64)
     columns = np.stack([window.row, 8 + window.row, 4 + window.col, 12 + window.col], axis=1)
     picked = np.transpose(weights[:, columns], (1, 0, 2))  # (K, B, 4)
-    cleaned = window.overtones - _tone_leakage(picked, low, high, interior.shape[1], size)
-    steps = np.arange(interior.shape[1])[None, :]
-    count = np.maximum(interior.sum(1), 1)
-    power = np.zeros(interior.shape[0])
-    for fit, multiple, part, index in (
-        (low, OVERTONE_ROW, 0, window.row),
-        (high, OVERTONE_COLUMN, 2, 4 + window.col),
-    ):
-        blocks = cleaned[..., part] + 1j * cleaned[..., part + 1]
-        omega = multiple * fit.omega
-        derotated = np.where(interior, blocks * np.exp(-1j * omega[:, None] * size * steps), 0)
-        gain = block_gain(omega - bank.omega[index], size) * np.sqrt(size / 2.0)
-        power += (np.abs(derotated.sum(1)) / count / gain) ** 2 / 2.0
-    ratio = power / np.maximum(low.power + high.power, 1e-9)
+    cleaned = window.overtones - _tone_leakage(picked, fit, interior.shape[1], size)
+    blocks = np.stack(
+        [cleaned[..., 0] + 1j * cleaned[..., 1], cleaned[..., 2] + 1j * cleaned[..., 3]]
+    )
+    omega = np.array([[OVERTONE_ROW], [OVERTONE_COLUMN]]) * fit.omega
+    steps = np.arange(interior.shape[1]) * size
+    derotated = np.where(interior, blocks * np.exp(-1j * omega[..., None] * steps), 0)
+    bins = np.stack([window.row, 4 + window.col])
+    gain = block_gain(omega - bank.omega[bins], size) * np.sqrt(size / 2.0)
+    amplitude = np.abs(derotated.sum(-1)) / np.maximum(interior.sum(-1), 1) / gain
+    ratio = (amplitude**2 / 2.0).sum(0) / np.maximum(fit.power.sum(0), 1e-9)
     level: F64 = 10.0 * np.log10(np.maximum(ratio, 1e-12))
     return level
 
@@ -303,17 +183,16 @@ def _level_dbm0(power: F64) -> F64:
     return level
 
 
-def _is_dtmf(low: _ToneFit, high: _ToneFit, residual: F64, overtone_db: F64) -> Bools:
+def _is_dtmf(fit: _ToneFit, residual: F64, overtone_db: F64) -> Bools:
     """The checks on the two fitted tones; ``residual`` is the unexplained energy share."""
-    level_low, level_high = _level_dbm0(low.power), _level_dbm0(high.power)
+    level_low, level_high = _level_dbm0(fit.power)
     twist = level_high - level_low
     ok: Bools = residual <= 10.0 ** (RESIDUAL_MAX_DB / 10.0)
     ok &= overtone_db <= OVERTONE_MAX_DB
     ok &= np.minimum(level_low, level_high) >= MIN_TONE_LEVEL_DBM0
     ok &= (twist >= -NORMAL_TWIST_MAX_DB) & (twist <= REVERSE_TWIST_MAX_DB)
-    for fit in (low, high):
-        ok &= np.abs(fit.offset_pct) <= FREQ_TOLERANCE_PCT
-        ok &= np.abs(fit.drift_pct) <= DRIFT_MAX_PCT
+    ok &= (np.abs(fit.offset_pct) <= FREQ_TOLERANCE_PCT).all(0)
+    ok &= (np.abs(fit.drift_pct) <= DRIFT_MAX_PCT).all(0)
     return ok
 
 
@@ -327,11 +206,13 @@ def _run_start(same: Bools, end: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
 
 def _first_bridged(same: Bools, start: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
     """Earliest hit reachable from ``start`` going back over gaps shorter than the split."""
-    first = start.copy()
-    for step in range(same.shape[1] - 2, -1, -1):
-        reach = same[:, step] & (step < first) & (first - step <= GAP_BLOCKS)
-        first = np.where(reach, step, first)
-    return first
+    steps = np.arange(same.shape[1])[None, :]
+    position = np.where(same, steps, -(GAP_BLOCKS + 1) - same.shape[1])
+    previous = np.maximum.accumulate(position, axis=1)
+    previous = np.concatenate([np.full_like(previous[:, :1], position.min()), previous[:, :-1]], 1)
+    opens_chain = same & (steps - previous > GAP_BLOCKS) & (steps <= start[:, None])
+    first: npt.NDArray[np.intp] = np.where(opens_chain, steps, -1).max(1)
+    return np.where(first >= 0, first, start)
 
 
 def _coverage(window: AnalysisWindow, reference: F64) -> F64:
@@ -342,34 +223,39 @@ def _coverage(window: AnalysisWindow, reference: F64) -> F64:
 
 def analyse_down(
     window: AnalysisWindow, bank: FilterBank, overtones: FilterBank
-) -> tuple[Bools, F64]:
-    """Which candidates are DTMF keys, and their start (global sample index, fractional).
+) -> tuple[Bools, F64, npt.NDArray[np.intp]]:
+    """Which candidates are DTMF keys, their start (global sample index, fractional), and
+    the length in blocks of the run of hits that was analysed.
 
     ``overtones`` is the bank at the tones' overtones (see :func:`_overtone_db`).
     """
     count, length = window.same.shape
-    last = np.full(count, length - 1, dtype=np.intp)
-    start = _run_start(window.same, last)
-    steps = np.arange(length)[None, :]
     newest = length - 1
-    interior = (steps > np.maximum(start, newest - 1 - ANALYSIS_BLOCKS)[:, None]) & (steps < newest)
+    start = _run_start(window.same, np.full(count, newest, dtype=np.intp))
+    steps = np.arange(length)[None, :]
+    oldest = np.maximum(start, newest - 1 - ANALYSIS_BLOCKS)
+    interior = (steps > oldest[:, None]) & (steps < newest)
     blocks = interior.sum(1)
-    energy = np.where(interior, window.energies, 0.0).sum(1)
-    low, high = _fit_pair(window, interior, bank)
+    rough = _rough_fit(window, interior, bank)
+    plausible = (np.abs(rough.offset_pct) <= FREQ_TOLERANCE_PCT + ROUGH_MARGIN_PCT).all(0)
+    plausible &= blocks >= MIN_INTERIOR_BLOCKS
+    run = newest + 1 - start
+    if not plausible.any():  # most talk-off candidates end here, at half the cost
+        return plausible, np.zeros(count), run
+    fit = _fine_fit(window, interior, rough, bank)
     size = window.block_size
-    interior_first = np.asarray((newest - blocks) * size, dtype=np.float64)
-    explained = _model_energy(
-        low, high, interior_first, np.asarray(blocks * size, dtype=np.float64)
-    )
+    first_sample = np.asarray((newest - blocks) * size, dtype=np.float64)
+    explained = _model_energy(fit, first_sample, np.asarray(blocks * size, dtype=np.float64))
+    energy = np.where(interior, window.energies, 0.0).sum(1)
     residual = 1.0 - explained / np.maximum(energy, 1e-9)
-    overtone = _overtone_db(window, interior, low, high, overtones)
-    accepted = (blocks >= MIN_INTERIOR_BLOCKS) & _is_dtmf(low, high, residual, overtone)
+    overtone = _overtone_db(window, interior, fit, overtones)
+    accepted = plausible & _is_dtmf(fit, residual, overtone)
     first = _first_bridged(window.same, start)
-    cover = _coverage(window, low.amplitude + high.amplitude)
+    cover = _coverage(window, fit.amplitude.sum(0))
     keys = np.arange(count)
     filled = cover[keys, first] + np.where(first > 0, cover[keys, np.maximum(first - 1, 0)], 0.0)
     starts = (window.first_block + first + 1) * size - filled * size
-    return accepted, starts.astype(np.float64)
+    return accepted, starts.astype(np.float64), run
 
 
 def locate_up(window: AnalysisWindow) -> F64:

@@ -3,17 +3,22 @@
 States, per channel:
 
 - ``IDLE``: no key.
-- ``CANDIDATE(run)``: a key has hit the last ``run`` blocks (1 .. ``KEY_MIN_BLOCKS``,
-  saturating); ``CANDIDATE(0, misses)``: it missed the last ``misses`` blocks (fewer than
-  ``GAP_BLOCKS``) and may resume.
+- ``CANDIDATE(run)``: a key has hit the last ``run`` blocks (1 .. ``KEY_MIN_BLOCKS`` - 1).
+- ``PENDING``: the run reached ``KEY_MIN_BLOCKS``; its analysis is scheduled. On success the
+  detector moves the channel to ``KEY`` (and reports key-down); on failure back to a short
+  candidate (``RETRY_STATE``, analysed again ``RETRY_BLOCKS`` hits later) or, for a run that
+  keeps failing, to ``HOLD`` until the run ends.
+- ``HOLD``: a long run that is not a key (a sustained note); no more analyses.
+- ``GAP(misses)``: the candidate missed the last ``misses`` blocks (fewer than ``GAP_BLOCKS``)
+  and may resume.
 - ``KEY(misses)``: the key is down and has missed the last ``misses`` blocks.
 
 Inputs, per 5 ms block: ``MISS`` (no key in the block), ``SAME`` (a hit for the channel's
 current key), ``OTHER`` (a hit for another key).
 
-Actions: ``START`` (take the block's key as the candidate), ``ANALYSE`` (the candidate has
-enough hits: run the tone analysis; on success the detector moves it to ``KEY(0)`` and
-reports key-down), ``UP`` (the key has been missing for ``GAP_BLOCKS``: report key-up).
+Actions: ``START`` (take the block's key as the candidate), ``ANALYSE`` (schedule the tone
+analysis of the run ending at this block), ``UP`` (the key has been missing for
+``GAP_BLOCKS``: report key-up).
 
 Another key's hits during a key count as misses: the key ends after ``GAP_BLOCKS`` of them
 (a pause-less change of key is thus seen once the old key has been gone for 25 ms), so one
@@ -30,6 +35,8 @@ import numpy.typing as npt
 
 KEY_MIN_BLOCKS = 7  # 7 hits of 5 ms: a 40 ms tone gives >= 7, a 23 ms tone <= 5
 GAP_BLOCKS = 5  # 25 ms without the key ends it: a 10 ms break gives <= 3, 40 ms >= 7
+RETRY_BLOCKS = 6  # a candidate that failed the analysis is analysed again 6 hits later
+HOLD_RUN_BLOCKS = KEY_MIN_BLOCKS + 2 * RETRY_BLOCKS  # after the third failure, hold
 
 
 class Input(IntEnum):
@@ -47,17 +54,14 @@ class Action(IntEnum):
 
 class State(IntEnum):
     IDLE = 0
-    KEY = KEY_MIN_BLOCKS + GAP_BLOCKS  # KEY(0); KEY(g) is KEY + g
-
-
-def candidate(run: int, misses: int = 0) -> int:
-    """State number of CANDIDATE(run) (run 1..KEY_MIN_BLOCKS) or CANDIDATE(0, misses)."""
-    return run if run else KEY_MIN_BLOCKS + misses
+    PENDING = KEY_MIN_BLOCKS
+    HOLD = KEY_MIN_BLOCKS + 1
+    GAP = KEY_MIN_BLOCKS + 2  # GAP(g) is GAP + g - 1, g = 1 .. GAP_BLOCKS - 1
+    KEY = KEY_MIN_BLOCKS + GAP_BLOCKS + 1  # KEY(g) is KEY + g, g = 0 .. GAP_BLOCKS - 1
 
 
 STATE_COUNT = State.KEY + GAP_BLOCKS
-RETRY_BLOCKS = 6  # a candidate that failed the analysis is analysed again 6 hits later
-RETRY_STATE = candidate(KEY_MIN_BLOCKS - RETRY_BLOCKS)
+RETRY_STATE = KEY_MIN_BLOCKS - RETRY_BLOCKS  # CANDIDATE(1)
 
 Transition = tuple[int, Action]
 
@@ -65,22 +69,33 @@ Transition = tuple[int, Action]
 def _idle(_: int, event: Input) -> Transition:
     if event == Input.MISS:
         return State.IDLE, Action.NONE
-    return candidate(1), Action.START
+    return 1, Action.START
 
 
-def _candidate(state: int, event: Input) -> Transition:
-    run = state if state <= KEY_MIN_BLOCKS else 0
-    misses = 0 if run else state - KEY_MIN_BLOCKS
+def _run(state: int, event: Input) -> Transition:
+    """CANDIDATE(run), PENDING and HOLD: the key is hitting."""
     if event == Input.SAME:
-        longer = min(run + 1, KEY_MIN_BLOCKS)
-        return candidate(longer), Action.ANALYSE if longer == KEY_MIN_BLOCKS else Action.NONE
+        if state < KEY_MIN_BLOCKS - 1:
+            return state + 1, Action.NONE
+        if state == KEY_MIN_BLOCKS - 1:
+            return State.PENDING, Action.ANALYSE
+        return state, Action.NONE  # PENDING and HOLD stay while the run goes on
     if event == Input.OTHER:
         # the key of a first hit is read from a window that is partly before the tone:
         # a second hit right after it with another key is the same tone, read better
-        return candidate(2 if run == 1 else 1), Action.START
-    if misses + 1 >= GAP_BLOCKS:
+        return (2 if state == 1 else 1), Action.START
+    return State.GAP, Action.NONE
+
+
+def _gap(state: int, event: Input) -> Transition:
+    if event == Input.SAME:
+        return 1, Action.NONE
+    if event == Input.OTHER:
+        return 1, Action.START
+    misses = state - State.GAP + 2
+    if misses >= GAP_BLOCKS:
         return State.IDLE, Action.NONE
-    return candidate(0, misses + 1), Action.NONE
+    return State.GAP + misses - 1, Action.NONE
 
 
 def _key(state: int, event: Input) -> Transition:
@@ -95,7 +110,9 @@ def _key(state: int, event: Input) -> Transition:
 def _handler(state: int) -> Callable[[int, Input], Transition]:
     if state == State.IDLE:
         return _idle
-    return _candidate if state < State.KEY else _key
+    if state <= State.HOLD:
+        return _run
+    return _gap if state < State.KEY else _key
 
 
 def _build() -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int8]]:

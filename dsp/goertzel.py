@@ -34,7 +34,8 @@ class BlockFramer:
     """Cuts (channels, n) chunks of any length into whole blocks, carrying the remainder.
 
     All channels advance together, so the remainder has the same length for all of them.
-    ``push`` returns float32 frames of shape (channels * m, B), channel-major, ``m >= 0``.
+    ``push`` returns float32 frames of shape (channels * m, B), channel-major, ``m >= 0``,
+    valid until the next ``push``.
     """
 
     def __init__(self, channels: int, block_size: int) -> None:
@@ -83,8 +84,11 @@ class BlockFramer:
         return frames
 
     def _scratch(self, size: int) -> F32:
-        # a fresh array each call: callers keep the frames of earlier calls
-        return np.empty(size, dtype=np.float32)
+        # reused from call to call: nothing keeps the frames once the call is over, and
+        # touching fresh pages costs as much as the conversion itself
+        if self._buffer.size < size:
+            self._buffer = np.empty(size, dtype=np.float32)
+        return self._buffer[:size]
 
     def clear(self, channels: npt.NDArray[np.intp]) -> None:
         """Forget the carried samples of ``channels`` (their slots start a new stream)."""
@@ -126,6 +130,25 @@ class FilterBank:
         """(rows,) float32: the energy of each block."""
         energy: F32 = np.einsum("ij,ij->i", frames, frames)
         return energy
+
+    def pair_weights(self) -> F32:
+        """(4K, 2K) float32: two consecutive blocks' coefficients to their 2B-sample window's.
+
+        The DFT of blocks ``b`` and ``b+1`` together, phase at the start of ``b``, is
+        ``X[b] + exp(-i*w*B) * X[b+1]``; as a real matrix acting on the row
+        ``[coefficients of b, coefficients of b+1]`` it is one small matrix product.
+        """
+        k = self.size
+        cos, sin = np.cos(self.omega * self.block_size), np.sin(self.omega * self.block_size)
+        weights = np.zeros((4 * k, 2 * k))
+        index = np.arange(k)
+        weights[index, index] = 1.0  # Re X[b]
+        weights[k + index, k + index] = 1.0  # Im X[b]
+        weights[2 * k + index, index] = cos  # Re(e^{-iwB} X[b+1]) = c Re + s Im
+        weights[3 * k + index, index] = sin
+        weights[2 * k + index, k + index] = -sin  # Im(e^{-iwB} X[b+1]) = c Im - s Re
+        weights[3 * k + index, k + index] = cos
+        return weights.astype(np.float32)
 
     def unmixing(
         self,

@@ -360,39 +360,45 @@ def _leveled(piece: Float, rng: np.random.Generator, law: g711.Law) -> Int16:
     return g711.decode(g711.encode(scaled, law), law)
 
 
-def build() -> list[Int16]:
-    """The corpus as equal-length channels of CHANNEL_SECONDS (the last one shorter)."""
+def build() -> tuple[list[Int16], int]:
+    """The corpus as equal-length channels of CHANNEL_SECONDS (the last one shorter).
+
+    Also returns how many leading channels hold speech only (the rest is music-like).
+    """
     rng = np.random.default_rng(20240611)
-    pieces: list[Int16] = []
-    for index, piece in enumerate(_all_pieces(rng)):
-        pieces.append(_leveled(piece, rng, g711.LAWS[index % 2]))
-        pieces.append(np.zeros(int(rng.uniform(0.05, 0.6) * RATE), dtype=np.int16))
-    audio = np.concatenate(pieces)
-    step = int(CHANNEL_SECONDS * RATE)
-    return [audio[i : i + step] for i in range(0, audio.size, step)]
-
-
-def _all_pieces(rng: np.random.Generator) -> Iterator[Float]:
     speech_rng, music_rng = (np.random.default_rng(s) for s in rng.integers(0, 2**32, 2))
-    yield from speech(speech_rng)
-    yield from music(music_rng)
+    step = int(CHANNEL_SECONDS * RATE)
+    parts: list[Int16] = []
+    for kind, pieces in (("speech", speech(speech_rng)), ("music", music(music_rng))):
+        for index, piece in enumerate(pieces):
+            parts.append(_leveled(piece, rng, g711.LAWS[index % 2]))
+            parts.append(np.zeros(int(rng.uniform(0.05, 0.6) * RATE), dtype=np.int16))
+        if kind == "speech":
+            speech_channels = sum(p.size for p in parts) // step
+    audio = np.concatenate(parts)
+    return [audio[i : i + step] for i in range(0, audio.size, step)], speech_channels
 
 
 def cached() -> list[Int16]:
     """The corpus, from the cache when a run with the same parameters made it already."""
+    channels, _ = cached_parts()
+    return channels
+
+
+def cached_parts() -> tuple[list[Int16], int]:
+    """The cached corpus and the number of leading channels that hold speech only."""
     key = hashlib.sha256(
         json.dumps(parameters(), sort_keys=True, ensure_ascii=False).encode()
         + Path(__file__).read_bytes()
     ).hexdigest()[:16]
-    path = Path(tempfile.gettempdir()) / f"dsp-talkoff-{key}.npy"
-    if path.exists():
-        audio = np.load(path)
-    else:
-        channels = build()
+    path = Path(tempfile.gettempdir()) / f"dsp-talkoff-{key}.npz"
+    if not path.exists():
+        channels, speech_channels = build()
         audio = np.zeros((len(channels), channels[0].size), dtype=np.int16)
         for row, channel in zip(audio, channels, strict=False):
             row[: channel.size] = channel
-        partial = path.with_suffix(f".{os.getpid()}.tmp.npy")
-        np.save(partial, audio)
+        partial = path.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez(partial, audio=audio, speech_channels=speech_channels)
         partial.replace(path)
-    return list(audio)
+    with np.load(path) as stored:
+        return list(stored["audio"]), int(stored["speech_channels"])
