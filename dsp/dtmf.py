@@ -287,7 +287,7 @@ class DtmfDetector:
         up = action == Action.UP
         if up.any():
             window = self._window(step, rows[up], block[up], digit[up])
-            self._emit(step.live[rows[up]], digit[up], "up", locate_up(window), events)
+            self._emit(step.live[rows[up]], digit[up], "up", locate_up(window, self._bank), events)
         ripe = ~up
         if ripe.any():
             window = self._window(step, rows[ripe], block[ripe], digit[ripe])

@@ -221,6 +221,40 @@ def _coverage(window: AnalysisWindow, reference: F64) -> F64:
     return np.clip(magnitude / np.maximum(reference, 1e-9)[:, None], 0.0, 1.0)
 
 
+def _edge(
+    window: AnalysisWindow,
+    fit: _ToneFit,
+    bank: FilterBank,
+    pair: npt.NDArray[np.intp],
+    rising: bool,
+) -> F64:
+    """Sample (from window start) where the fitted tones start (``rising``) or stop in the two
+    blocks ``pair``, ``pair + 1``: the cut whose predicted bins best match the observed ones.
+
+    The fitted two-tone signal, cut at each of the 2B+1 possible samples, gives each block's
+    four bin values through prefix sums; the least-squares cut is the edge, to the sample.
+    """
+    size = bank.block_size
+    count = pair.size
+    samples = pair[:, None] * size + np.arange(2 * size)[None, :]
+    tone = np.real(fit.phasor[..., None] * np.exp(1j * fit.omega[..., None] * samples)).sum(0)
+    columns = np.stack([window.row, 8 + window.row, 4 + window.col, 12 + window.col], axis=1)
+    weights = np.transpose(bank.weights.astype(np.float64)[:, columns], (1, 0, 2))  # (K, B, 4)
+    product = tone[..., None] * np.concatenate([weights, weights], axis=1)  # (K, 2B, 4)
+    zero = np.zeros((count, 1, 4))
+    first = np.cumsum(np.concatenate([zero, product[:, :size]], axis=1), axis=1)  # cut 0..B
+    second = np.cumsum(np.concatenate([zero, product[:, size:]], axis=1), axis=1)
+    before = np.concatenate([first, np.repeat(first[:, -1:], size, axis=1)], axis=1)  # 0..2B
+    after = np.concatenate([np.repeat(zero, size, axis=1), second], axis=1)
+    if rising:  # the tone is on from the cut onwards
+        before, after = first[:, -1:] - before, second[:, -1:] - after
+    keys = np.arange(count)
+    observed = window.bins[keys, pair][:, None, :], window.bins[keys, pair + 1][:, None, :]
+    error = ((observed[0] - before) ** 2 + (observed[1] - after) ** 2).sum(-1)
+    cut: F64 = pair * size + np.argmin(error, axis=1).astype(np.float64)
+    return cut
+
+
 def analyse_down(
     window: AnalysisWindow, bank: FilterBank, overtones: FilterBank
 ) -> tuple[Bools, F64, npt.NDArray[np.intp]]:
@@ -254,28 +288,41 @@ def analyse_down(
     cover = _coverage(window, fit.amplitude.sum(0))
     keys = np.arange(count)
     filled = cover[keys, first] + np.where(first > 0, cover[keys, np.maximum(first - 1, 0)], 0.0)
-    starts = (window.first_block + first + 1) * size - filled * size
+    rough_start = (first + 1) * size - filled * size  # bridged over a break: phase unknown
+    fitted_start = _edge(window, fit, bank, np.maximum(start - 1, 0), rising=True)
+    starts = window.first_block * size + np.where(first < start, rough_start, fitted_start)
     return accepted, starts.astype(np.float64), run
 
 
-def locate_up(window: AnalysisWindow) -> F64:
-    """End (global sample index, fractional) of each key whose last hit is in the window."""
+def locate_up(window: AnalysisWindow, bank: FilterBank) -> F64:
+    """End (global sample index) of each key whose last hit is in the window.
+
+    The tones are fitted on the last blocks of the key's final run; when that run is too
+    short to fit, the end is estimated from the edge blocks' magnitudes.
+    """
     count, length = window.same.shape
     steps = np.arange(length)[None, :]
-    last = np.where(window.same, steps, -1).max(1)
-    last = np.maximum(last, 0)
+    last = np.maximum(np.where(window.same, steps, -1).max(1), 0)
     start = _run_start(window.same, last)
-    near = (steps > start[:, None]) & (steps < last[:, None]) & (steps >= last[:, None] - 4)
-    magnitude = np.abs(window.low) + np.abs(window.high)
+    interior = (steps > np.maximum(start, last - 1 - ANALYSIS_BLOCKS)[:, None]) & (
+        steps < last[:, None]
+    )
     keys = np.arange(count)
-    known = near.sum(1)
+    size = window.block_size
+    magnitude = np.abs(window.low) + np.abs(window.high)
+    known = interior.sum(1)
     reference = np.where(
         known > 0,
-        np.where(near, magnitude, 0.0).sum(1) / np.maximum(known, 1),
+        np.where(interior, magnitude, 0.0).sum(1) / np.maximum(known, 1),
         magnitude[keys, last],
     )
     cover = _coverage(window, reference)
     after = np.where(last + 1 < length, cover[keys, np.minimum(last + 1, length - 1)], 0.0)
-    size = window.block_size
-    ends: F64 = (window.first_block + last) * size + (cover[keys, last] + after) * size
-    return ends.astype(np.float64)
+    ends = last * size + (cover[keys, last] + after) * size
+    fitted = known >= 2
+    if fitted.any():
+        fit = _fine_fit(window, interior, _rough_fit(window, interior, bank), bank)
+        cut = _edge(window, fit, bank, np.minimum(last, length - 2), rising=False)
+        ends = np.where(fitted, cut, ends)
+    result: F64 = window.first_block * size + ends
+    return result.astype(np.float64)
