@@ -44,12 +44,17 @@ class SipConfig(Section):
     domain: str | None = None
     user_agent: str = f"b2bua/{__version__}"
     max_message_size: int = Field(default=65535, ge=1024, le=1_048_576)
+    digest_algorithms: tuple[Literal["MD5", "SHA-256"], ...] = Field(
+        default=("MD5",), min_length=1
+    )
     trace: bool = False
 
     @model_validator(mode="after")
     def _reachable(self) -> SipConfig:
         if len(set(self.transports)) != len(self.transports):
             raise ValueError("transports: each transport once")
+        if len(set(self.digest_algorithms)) != len(self.digest_algorithms):
+            raise ValueError("digest_algorithms: each algorithm once")
         if self.listen in ("0.0.0.0", "::") and not self.advertised_address:
             raise ValueError(
                 "advertised_address: required when listening on every address "

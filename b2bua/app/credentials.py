@@ -23,6 +23,7 @@ from b2bua.store import Store, open_store
 PASSWORD_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789"
 PASSWORD_LENGTH = 14
 API_TOKEN_FILE = "api-token"
+DIGEST_SECRET_FILE = "digest-secret"
 
 
 def generate_password(
@@ -71,7 +72,18 @@ def ensure_api_token(data_dir: Path, configured: str | None) -> tuple[str, bool]
     Answers ``(token, created)``."""
     if configured:
         return configured, False
-    path = Path(data_dir) / API_TOKEN_FILE
+    return kept_secret(Path(data_dir) / API_TOKEN_FILE)
+
+
+def ensure_digest_secret(data_dir: Path) -> bytes:
+    """The key that signs digest nonces, kept so that nonces stay valid across a restart."""
+    secret, _created = kept_secret(Path(data_dir) / DIGEST_SECRET_FILE)
+    return secret.encode("ascii")
+
+
+def kept_secret(path: Path) -> tuple[str, bool]:
+    """A random token kept in ``path`` (mode 0600): the kept one, else a new one.
+    Answers ``(token, created)``."""
     for _ in range(2):
         if path.exists():
             kept = path.read_text(encoding="utf-8").strip()
@@ -81,7 +93,7 @@ def ensure_api_token(data_dir: Path, configured: str | None) -> tuple[str, bool]
         token = secrets.token_urlsafe(24)
         if _write_private(path, token):
             return token, True
-    raise OSError(f"cannot create the API token file {path}")
+    raise OSError(f"cannot create the secret file {path}")
 
 
 @dataclass(frozen=True)

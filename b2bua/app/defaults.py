@@ -30,6 +30,9 @@ sip:
   # domain: office.example.com         # SIP domain and digest realm (default: the address)
   # user_agent: b2bua/0.1.0            # Server/User-Agent header (default: b2bua/VERSION)
   max_message_size: 65535    # bytes; larger requests are answered 513
+  digest_algorithms: [MD5]   # digest challenges offered, in order of preference. Add SHA-256
+                             # (RFC 8760) once every phone knows it: many (SIPp 3.6, baresip
+                             # 1.0) know only MD5 and fail on any SHA-256 challenge.
   trace: false               # log every SIP message (also: b2bua serve --sip-trace)
 
 registrar:

@@ -92,7 +92,9 @@ class Baresip:
             f"ctrl_tcp_listen 127.0.0.1:{self.ctrl_port}",
         ]
         (self.workdir / "config").write_text("\n".join(lines) + "\n")
-        (self.workdir / "accounts").write_text("".join(a.line() + "\n" for a in self.accounts))
+        # accounts are added over the control connection once it is up (see start), so that
+        # no registration event happens before anyone listens
+        (self.workdir / "accounts").write_text("")
 
     async def start(self) -> None:
         self._write_config()
@@ -114,6 +116,8 @@ class Baresip:
         else:
             raise RuntimeError(f"baresip control port never opened: {self.log_text()}")
         self._pump = asyncio.create_task(self._read_loop())
+        for account in self.accounts:
+            await self.command("uanew", account.line())
 
     async def stop(self) -> None:
         if self._writer is not None:
@@ -190,12 +194,12 @@ class Baresip:
                 await asyncio.wait_for(self._event_added.wait(), remaining)
 
     async def wait_registered(self, count: int | None = None, timeout: float = 10.0) -> None:
-        """Wait until `count` accounts (default: all with regint > 0) report REGISTER_OK."""
+        """Wait for `count` REGISTER_OK events (default: one per account with regint > 0)."""
         wanted = count if count is not None else sum(1 for a in self.accounts if a.regint > 0)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            done = {e.get("accountaor") for e in self.events if e.get("type") == "REGISTER_OK"}
+            done = [e for e in self.events if e.get("type") == "REGISTER_OK"]
             if len(done) >= wanted:
                 return
             if loop.time() > deadline:

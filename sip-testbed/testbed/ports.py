@@ -7,7 +7,10 @@ import socket
 _handed_out: set[int] = set()
 
 
-def free_port(step: int = 1, kinds: tuple[int, ...] = (socket.SOCK_DGRAM, socket.SOCK_STREAM)) -> int:
+BOTH_KINDS = (socket.SOCK_DGRAM, socket.SOCK_STREAM)
+
+
+def free_port(step: int = 1, kinds: tuple[int, ...] = BOTH_KINDS) -> int:
     """A loopback port free for UDP and TCP, with `step - 1` free ports above it.
 
     baresip opens TLS on its SIP port + 1, so phones ask for `step=2`. Ports already handed out in

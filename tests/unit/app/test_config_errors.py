@@ -56,7 +56,7 @@ def test_the_office_used_below_is_valid() -> None:
         ("sip: {listen: localhost}", "sip.listen: must be an IP address, got 'localhost'"),
         ("sip: {prot: 5060}",
          "sip: unknown key 'prot' (expected one of listen, port, transports, "
-         "advertised_address, domain, user_agent, max_message_size, trace)"),
+         "advertised_address, domain, user_agent, max_message_size, digest_algorithms, trace)"),
         ("sip: {listen: 0.0.0.0}",
          "sip: advertised_address: required when listening on every address "
          "(the address phones and peers should use)"),
