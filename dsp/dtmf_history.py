@@ -71,10 +71,10 @@ class BlockHistory:
         codes: npt.NDArray[np.int8],
         overtones: npt.NDArray[np.float32],
     ) -> None:
-        chunk = _Chunk(first, coefficients, energies, codes, overtones)
-        self._chunks.append(chunk)
-        while len(self._chunks) > 1 and self._chunks[1].end <= chunk.end - self.keep_blocks:
+        # a window ending at the new chunk's first block reaches keep_blocks - 1 back
+        while self._chunks and self._chunks[0].end <= first - self.keep_blocks:
             self._chunks.popleft()
+        self._chunks.append(_Chunk(first, coefficients, energies, codes, overtones))
 
     def window(
         self,
