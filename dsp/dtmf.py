@@ -191,7 +191,8 @@ class DtmfDetector:
         """Per block: do the strongest row and column bins hold the block's energy?"""
         half = self._bank.size
         squares = np.square(coefficients)
-        power = (squares[:, :half] + squares[:, half:]).T.copy()  # (8, rows), rows contiguous
+        power = np.empty((half, squares.shape[0]), dtype=np.float32)  # rows contiguous
+        np.add(squares[:, :half].T, squares[:, half:].T, out=power)
         row = np.maximum(np.maximum(power[0], power[1]), np.maximum(power[2], power[3]))
         col = np.maximum(np.maximum(power[4], power[5]), np.maximum(power[6], power[7]))
         weaker = np.minimum(row, col)
