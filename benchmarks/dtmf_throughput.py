@@ -51,9 +51,9 @@ def corpus_audio(part: str) -> npt.NDArray[np.int16]:
     return np.concatenate(chosen)  # type: ignore[no-any-return]
 
 
-def traffic(kind: str, channels: int, samples: int, rng: np.random.Generator) -> npt.NDArray[
-    np.int16
-]:
+def traffic(
+    kind: str, channels: int, samples: int, rng: np.random.Generator
+) -> npt.NDArray[np.int16]:
     """(channels, samples) int16 of the chosen traffic."""
     if kind == "silence":
         return saturate(tones.white_noise(channels * samples, -60.0, rng)).reshape(channels, -1)

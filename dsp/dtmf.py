@@ -1,25 +1,31 @@
 """Streaming DTMF detector for many channels at once (ITU-T Q.24, ETSI ES 201 235-3).
 
 How it works. Every channel is cut into 5 ms blocks on a grid common to all channels, and a
-Goertzel bank (:mod:`dsp.goertzel`, one matrix product) gives each block's DFT coefficients
-at the eight DTMF frequencies and its energy. A cheap screen over all channels marks a block
-as a *hit* for the key (strongest row bin, strongest column bin) when those two bins hold at
-least ``BLOCK_TONE_SHARE_DB`` of the block's energy and each is above the level floor.
+Goertzel bank (:mod:`dsp.goertzel`, one matrix product for all channels) gives each block's
+DFT coefficients at the eight DTMF frequencies and its energy.
 
-A state machine, one small table (:mod:`dsp.dtmf_tables`), advances every live channel per
-block from (state, input) with inputs MISS / SAME key / OTHER key: a key is a candidate after
-its first hit, is analysed once it has ``KEY_MIN_BLOCKS`` hits (misses shorter than the
-``GAP_BLOCKS`` split are bridged), and ends after ``GAP_BLOCKS`` blocks without it. With 5 ms
-blocks a 40 ms tone always gives at least 7 hits, a 23 ms tone at most 5; a 10 ms break gives
-at most 3 misses, a 40 ms pause at least 7.
+A screen over all channels marks a block as a *hit* when the strongest row bin and the
+strongest column bin are above ``SCREEN_LEVEL_DBM0``, within ``SCREEN_TWIST_DB`` of each other
+and hold ``BLOCK_TONE_SHARE_DB`` of the block's energy. For the (few) hits only, the key is
+read from the 10 ms window of the block and the one before (5 ms bins are too wide to tell
+neighbouring rows apart), and a hit that follows a hit must also hold ``PAIR_TONE_SHARE_DB``
+of those 10 ms: a DTMF tone does, speech rarely does.
 
-The analysis (:mod:`dsp.dtmf_analysis`, run only for the rare candidates that reach the
-count) measures each tone's frequency offset from the phase advance between consecutive
-blocks, adds the derotated blocks coherently into one long-window DFT, and accepts the key
-when both offsets are within ``FREQ_TOLERANCE_PCT``, the frequency does not drift, the two
-tones explain all but ``RESIDUAL_MAX_DB`` of the energy, both are above
-``MIN_TONE_LEVEL_DBM0`` and the twist is within limits. Start and end positions are refined
-to the sample from how much of the edge blocks each tone fills.
+A state machine, one small table (:mod:`dsp.dtmf_tables`), advances the live channels block
+by block from (state, input), inputs MISS / SAME key / OTHER key. A run of
+``KEY_MIN_BLOCKS`` hits of one key is analysed; a key ends after ``GAP_BLOCKS`` blocks
+without it. With 5 ms blocks a 40 ms tone gives at least 7 hits, a 23 ms tone at most 5; a
+10 ms break at most 3 misses, a 40 ms pause at least 7. Analyses and key-ends met in a
+step of ``STEP_BLOCKS`` blocks are settled together, vectorized over the channels.
+
+The analysis (:mod:`dsp.dtmf_analysis`) fits the two tones on the run's newest 40 ms:
+frequency offsets from the phase advance between blocks (after unmixing the two tones'
+leakage into each other's bins), then a coherent two-tone fit. The key is accepted when
+both offsets are within ``FREQ_TOLERANCE_PCT`` and steady (``DRIFT_MAX_PCT``), the fitted
+tones leave at most ``RESIDUAL_MAX_DB`` of the energy unexplained, their overtones stay
+below ``OVERTONE_MAX_DB``, both are above ``MIN_TONE_LEVEL_DBM0`` and the twist is within
+``NORMAL_TWIST_MAX_DB`` / ``REVERSE_TWIST_MAX_DB``. Start and end are the samples where the
+fitted tones, cut there, best explain the edge blocks.
 
 Levels follow :mod:`dsp.tones`: int16 scale, 0 dBm0 = a sine of RMS 16112.4.
 """
@@ -60,6 +66,8 @@ Samples = npt.NDArray[np.int16] | npt.NDArray[np.float32]
 Item = TypeVar("Item", bound=np.generic)
 # (block within the step, live rows, their actions, their keys) noted by the state loop
 Mark = tuple[int, npt.NDArray[np.intp], npt.NDArray[np.int8], npt.NDArray[np.int8]]
+# plain ints for the state loop (an enum member lookup per block costs more than the ops)
+_IDLE, _START, _ANALYSE = int(State.IDLE), int(Action.START), int(Action.ANALYSE)
 
 
 @dataclass(frozen=True)
@@ -251,7 +259,7 @@ class DtmfDetector:
         so few blocks a channel meets at most one of them, and a key accepted at a block
         cannot end (or start again) before the step is over.
         """
-        live = np.flatnonzero((self._state != State.IDLE) | hit.any(axis=1))
+        live = np.flatnonzero((self._state != _IDLE) | hit.any(axis=1))
         if live.size == 0:
             return
         state = self._state[live]
@@ -264,9 +272,9 @@ class DtmfDetector:
             index = state.astype(np.intp) * 3 + hit_b + other
             action = ACTION[index]
             state = NEXT[index]
-            np.copyto(digit, code_b, where=action == Action.START)
-            if action.max() >= Action.ANALYSE:
-                rows = np.flatnonzero(action >= Action.ANALYSE)
+            np.copyto(digit, code_b, where=action == _START)
+            if action.max() >= _ANALYSE:
+                rows = np.flatnonzero(action >= _ANALYSE)
                 marks.append((b, rows, action[rows], digit[rows]))
         if marks:
             step = _Step(first, live, state, digit, hit_live, code_live)

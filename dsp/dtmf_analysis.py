@@ -6,7 +6,7 @@ key just ended (key-up position), on a window of the last block features kept by
 
 The analysis of a candidate uses the *interior* blocks of its current run of hits (all but
 the run's first block, which may be partly silent, and the newest block, which may be the
-last and partial). In a 5 ms block the two tones leak into each other's bins, so the two bin
+last and partial; at most the newest ``ANALYSIS_BLOCKS``). In a 5 ms block the two tones leak into each other's bins, so the two bin
 coefficients are first *unmixed* into the two sines' complex amplitudes (a 4x4 real solve,
 :meth:`FilterBank.unmixing`). Then, for each tone:
 
@@ -16,11 +16,13 @@ coefficients are first *unmixed* into the two sines' complex amplitudes (a 4x4 r
 - the blocks are unmixed again at the measured frequencies, derotated, and averaged: a
   coherent long-window estimate of the tone's complex amplitude.
 
-The two fitted sines' energy over the interior (computed in closed form, cross terms
-included) against the measured energy gives the share of energy they do not explain.
+A candidate whose first fit is far from a key ends there (most talk-off candidates do).
+The two fitted sines' energy over the interior (in closed form, cross terms included)
+against the measured energy gives the share of energy they do not explain; the energy at
+the tones' overtones, after subtracting the fitted tones' own leakage, must be small too.
 
-Start and end are refined to the sample: the edge blocks' magnitudes, relative to the
-interior amplitude, are the fractions of those blocks the tones fill.
+Start and end are found to the sample: the fitted two-tone signal is cut at each sample of
+the two edge blocks, and the cut whose bins best match the observed ones wins.
 """
 
 from __future__ import annotations
