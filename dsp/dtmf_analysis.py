@@ -6,9 +6,10 @@ key just ended (key-up position), on a window of the last block features kept by
 
 The analysis of a candidate uses the *interior* blocks of its current run of hits (all but
 the run's first block, which may be partly silent, and the newest block, which may be the
-last and partial; at most the newest ``ANALYSIS_BLOCKS``). In a 5 ms block the two tones leak into each other's bins, so the two bin
-coefficients are first *unmixed* into the two sines' complex amplitudes (a 4x4 real solve,
-:meth:`FilterBank.unmixing`). Then, for each tone:
+last and partial; at most the newest ``ANALYSIS_BLOCKS``). In a 5 ms block the two tones
+leak into each other's bins, so the two bin coefficients are first *unmixed* into the two
+sines' complex amplitudes (a 4x4 real solve, :meth:`FilterBank.unmixing`). Then, for each
+tone:
 
 - the frequency offset is the angle of ``sum a[b+1] * conj(a[b])`` derotated by the bin's own
   block-to-block advance; the same over the first and second half of the pairs gives the
