@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +33,28 @@ def office(tmp_path: Path) -> OfficeFactory:
 
 
 @pytest.fixture
-async def service(office: OfficeFactory, tmp_path: Path) -> AsyncIterator[Any]:
-    """The demo office running in this test's event loop."""
+async def start_office(
+    office: OfficeFactory, tmp_path: Path
+) -> AsyncIterator[Callable[..., Awaitable[Any]]]:
+    """Start the demo office (with section changes) in this test's event loop; stopped after."""
     from b2bua.app.service import Service
 
-    running = Service(office(), tmp_path / "data")
-    await running.start()
+    started: list[Service] = []
+
+    async def start(**changes: Any) -> Service:
+        running = Service(office(**changes), tmp_path / "data")
+        await running.start()
+        started.append(running)
+        return running
+
     try:
-        yield running
+        yield start
     finally:
-        await running.stop()
+        for running in started:
+            await running.stop()
+
+
+@pytest.fixture
+async def service(start_office: Callable[..., Awaitable[Any]]) -> Any:
+    """The demo office running in this test's event loop."""
+    return await start_office()

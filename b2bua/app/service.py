@@ -17,6 +17,9 @@ from pathlib import Path
 from b2bua.app.config import Config
 from b2bua.app.credentials import ensure_digest_secret, prepare_data_dir
 from b2bua.app.signalling import Signalling
+from b2bua.calls.manager import CallManager
+from b2bua.media.engine import MediaEngine
+from b2bua.media.ports import PortRange
 from b2bua.net.sip_transport import SipTransport
 from b2bua.registrar.registrar import ExpiryPolicy, Registrar
 from b2bua.sip.auth import DigestServer
@@ -38,6 +41,8 @@ class Service:
         self.core: SipCore | None = None
         self.transport: SipTransport | None = None
         self.registrar: Registrar | None = None
+        self.engine: MediaEngine | None = None
+        self.calls: CallManager | None = None
         self.sip_addresses: dict[str, tuple[str, int]] = {}
         self._purge_task: asyncio.Task[None] | None = None
 
@@ -62,8 +67,17 @@ class Service:
             policy=ExpiryPolicy(config.registrar.min_expires, config.registrar.max_expires,
                                 config.registrar.default_expires),
         )
-        signalling = Signalling(core, self.registrar, None, loop.time)
+        media = config.media
+        self.engine = engine = MediaEngine(
+            PortRange(media.address, media.rtp_ports.first, media.rtp_ports.last),
+            rtp_timeout=media.rtp_timeout,
+        )
+        engine.start(loop)
+        self.calls = CallManager(core=core, engine=engine, store=store, config=lambda: self.config,
+                                 digest=digest, loop=loop)
+        signalling = Signalling(core, self.registrar, self.calls, loop.time)
         self.transport = transport = SipTransport(core, signalling.handle)
+        self.calls.wake = transport.schedule_pump
         if sip.trace:
             logging.getLogger("b2bua.sip.trace").setLevel(logging.DEBUG)
         for name in sip.transports:
@@ -78,8 +92,14 @@ class Service:
             self._purge_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._purge_task
+        if self.calls is not None:
+            await self.calls.close()
+            if self.transport is not None:
+                self.transport.pump()
         if self.transport is not None:
             await self.transport.close()
+        if self.engine is not None:
+            self.engine.close()
         if self.store is not None:
             self.store.close()
 

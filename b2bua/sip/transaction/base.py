@@ -87,10 +87,13 @@ Handler = Callable[[Any, float, Message | None], None]
 
 
 class Transaction:
-    """Common machinery. `timers` maps each running timer's input to its schedule number."""
+    """Common machinery. `timers` maps each running timer's input to its schedule number.
+    Transactions can be weakly referenced, so that a transaction user may attach what it needs
+    to one without keeping it alive after the core forgets it."""
 
-    __slots__ = ("_context", "_immediate", "_lean", "branch", "interval", "is_invite", "key",
-                 "method", "peer", "reliable", "request", "state", "table", "timers")
+    __slots__ = ("__weakref__", "_context", "_immediate", "_lean", "branch", "interval",
+                 "is_invite", "key", "method", "peer", "reliable", "request", "state", "table",
+                 "timers")
 
     ACTIONS: ClassVar[Mapping[Any, Handler]]
 

@@ -1,0 +1,130 @@
+"""The SDP of each leg and the media engine stream behind it.
+
+Every leg gets its own RTP stream on our side, so all media flows through the B2BUA. Offers and
+answers are built here from the other leg's SDP (the payload type numbers each side chose are
+kept on that side; the relay remaps between them) and applied to the engine.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import TYPE_CHECKING
+
+from b2bua.sdp.negotiate import (
+    PCMA,
+    PCMU,
+    LocalSession,
+    NegotiatedAudio,
+    answer_for_first_leg,
+    create_answer,
+    create_offer,
+    offer_for_other_leg,
+    parse_answer,
+)
+from b2bua.sdp.session import SessionDescription
+
+if TYPE_CHECKING:
+    from b2bua.calls.leg import Leg
+    from b2bua.media.engine import MediaEngine
+
+log = logging.getLogger(__name__)
+
+
+class CallMedia:
+    """Allocates streams for legs, negotiates their SDP and configures the engine."""
+
+    def __init__(self, engine: MediaEngine, address: str, rng: random.Random | None = None,
+                 rtp_timeout: float | None = None) -> None:
+        self.engine = engine
+        self.address = address
+        self.rng = rng or random.SystemRandom()
+        self.rtp_timeout = rtp_timeout
+
+    def attach(self, leg: Leg) -> int:
+        """Give `leg` its RTP stream and its SDP session (idempotent)."""
+        if leg.stream is None:
+            leg.stream = self.engine.allocate()
+            leg.session = LocalSession(self.address, self.rng.randrange(1, 2**31))
+        return leg.stream
+
+    def release(self, leg: Leg) -> None:
+        if leg.stream is not None:
+            self.engine.release(leg.stream)
+            leg.stream = None
+
+    def port(self, leg: Leg) -> int:
+        return self.engine.local_port(self.attach(leg))
+
+    # -- building offers -------------------------------------------------------------------
+
+    def offer_like(self, leg: Leg, model: SessionDescription) -> SessionDescription:
+        """`leg`'s offer carrying the codecs of another leg's offer `model`."""
+        self.attach(leg)
+        assert leg.session is not None
+        offer = offer_for_other_leg(model, leg.session, port=self.port(leg))
+        leg.our_offer = offer
+        return offer
+
+    def offer_for(self, leg: Leg, codec: str | None = None) -> SessionDescription:
+        """A fresh offer toward a new leg: PCMU and PCMA, `codec` (the one the call uses) first,
+        so that the new leg can be relayed without transcoding when it accepts it."""
+        self.attach(leg)
+        assert leg.session is not None
+        codecs = (PCMA, PCMU) if codec == "PCMA" else (PCMU, PCMA)
+        offer = create_offer(leg.session, port=self.port(leg), codecs=codecs)
+        leg.our_offer = offer
+        return offer
+
+    # -- answers ---------------------------------------------------------------------------
+
+    def take_answer(self, leg: Leg, answer: SessionDescription) -> NegotiatedAudio:
+        """Apply the answer `leg` gave to our offer."""
+        assert leg.our_offer is not None
+        leg.media = parse_answer(leg.our_offer, answer)
+        self.configure(leg)
+        return leg.media
+
+    def answer_like(self, leg: Leg, offer: SessionDescription,
+                    other: NegotiatedAudio) -> SessionDescription:
+        """`leg`'s answer to its offer once the other leg settled on a codec."""
+        self.attach(leg)
+        assert leg.session is not None
+        answer, leg.media = answer_for_first_leg(offer, other, leg.session, port=self.port(leg))
+        leg.remote_offer = offer
+        self.configure(leg)
+        return answer
+
+    def answer(self, leg: Leg, offer: SessionDescription,
+               codec: str | None = None) -> SessionDescription:
+        """Answer `offer` locally, preferring `codec` when offered (else the offerer's first)."""
+        self.attach(leg)
+        assert leg.session is not None
+        try:
+            answer, leg.media = create_answer(offer, leg.session, port=self.port(leg),
+                                              codec=codec)
+        except ValueError:
+            if codec is None:
+                raise
+            answer, leg.media = create_answer(offer, leg.session, port=self.port(leg))
+        leg.remote_offer = offer
+        self.configure(leg)
+        return answer
+
+    def configure(self, leg: Leg) -> None:
+        media = leg.media
+        if media is None or leg.stream is None:
+            return
+        self.engine.configure(
+            leg.stream,
+            remote=(media.remote_address, media.remote_port),
+            codec=media.codec,
+            payload_type=media.send_payload_type,
+            telephone_event_pt=media.send_telephone_event_pt,
+            ptime_ms=media.ptime,
+            direction=media.direction,
+            rtp_timeout="default" if self.rtp_timeout is None else self.rtp_timeout,
+        )
+
+    def codec(self, leg: Leg) -> str | None:
+        return leg.media.codec if leg.media is not None else None
