@@ -68,6 +68,16 @@ class _ToneFit:
     omega: F64  # measured frequency, radians per sample
     phasor: C128  # complex amplitude a: the tone is Re(a * exp(i*omega*n)), n from window start
 
+    def subset(self, rows: npt.NDArray[np.intp]) -> _ToneFit:
+        """The fits of some of the candidates only."""
+        return _ToneFit(
+            self.offset_pct[:, rows],
+            self.drift_pct[:, rows],
+            self.amplitude[:, rows],
+            self.omega[:, rows],
+            self.phasor[:, rows],
+        )
+
     @property
     def power(self) -> F64:
         """Each tone's power (A**2 / 2)."""
@@ -186,12 +196,11 @@ def _level_dbm0(power: F64) -> F64:
     return level
 
 
-def _is_dtmf(fit: _ToneFit, residual: F64, overtone_db: F64) -> Bools:
-    """The checks on the two fitted tones; ``residual`` is the unexplained energy share."""
+def _is_dtmf(fit: _ToneFit, residual: F64) -> Bools:
+    """The checks on the two fitted tones but the overtones; ``residual``: unexplained share."""
     level_low, level_high = _level_dbm0(fit.power)
     twist = level_high - level_low
     ok: Bools = residual <= 10.0 ** (RESIDUAL_MAX_DB / 10.0)
-    ok &= overtone_db <= OVERTONE_MAX_DB
     ok &= np.minimum(level_low, level_high) >= MIN_TONE_LEVEL_DBM0
     ok &= (twist >= -NORMAL_TWIST_MAX_DB) & (twist <= REVERSE_TWIST_MAX_DB)
     ok &= (np.abs(fit.offset_pct) <= FREQ_TOLERANCE_PCT).all(0)
@@ -261,14 +270,16 @@ def _edge(
 def analyse_down(
     window: AnalysisWindow, bank: FilterBank, overtones: FilterBank
 ) -> tuple[Bools, F64, npt.NDArray[np.intp]]:
-    """Which candidates are DTMF keys, their start (global sample index, fractional), and
+    """Which candidates are DTMF keys, their start (global sample index; for keys only), and
     the length in blocks of the run of hits that was analysed.
 
+    The checks run from the cheapest on, each on the candidates still standing.
     ``overtones`` is the bank at the tones' overtones (see :func:`_overtone_db`).
     """
     count, length = window.same.shape
     newest = length - 1
     start = _run_start(window.same, np.full(count, newest, dtype=np.intp))
+    run = newest + 1 - start
     steps = np.arange(length)[None, :]
     oldest = np.maximum(start, newest - 1 - ANALYSIS_BLOCKS)
     interior = (steps > oldest[:, None]) & (steps < newest)
@@ -276,25 +287,39 @@ def analyse_down(
     rough = _rough_fit(window, interior, bank)
     plausible = (np.abs(rough.offset_pct) <= FREQ_TOLERANCE_PCT + ROUGH_MARGIN_PCT).all(0)
     plausible &= blocks >= MIN_INTERIOR_BLOCKS
-    run = newest + 1 - start
-    if not plausible.any():  # most talk-off candidates end here, at half the cost
-        return plausible, np.zeros(count), run
+    accepted = np.zeros(count, dtype=bool)
+    starts = np.zeros(count)
+    if not plausible.any():  # most talk-off candidates end here
+        return accepted, starts, run
     fit = _fine_fit(window, interior, rough, bank)
     size = window.block_size
     first_sample = np.asarray((newest - blocks) * size, dtype=np.float64)
     explained = _model_energy(fit, first_sample, np.asarray(blocks * size, dtype=np.float64))
     energy = np.where(interior, window.energies, 0.0).sum(1)
-    residual = 1.0 - explained / np.maximum(energy, 1e-9)
-    overtone = _overtone_db(window, interior, fit, overtones)
-    accepted = plausible & _is_dtmf(fit, residual, overtone)
+    standing = np.flatnonzero(plausible & _is_dtmf(fit, 1.0 - explained / np.maximum(energy, 1e-9)))
+    if standing.size:
+        part, part_fit = window.subset(standing), fit.subset(standing)
+        overtone = _overtone_db(part, interior[standing], part_fit, overtones)
+        keys = standing[overtone <= OVERTONE_MAX_DB]
+        accepted[keys] = True
+        if keys.size:
+            starts[keys] = _starts(window.subset(keys), fit.subset(keys), start[keys], bank)
+    return accepted, starts, run
+
+
+def _starts(
+    window: AnalysisWindow, fit: _ToneFit, start: npt.NDArray[np.intp], bank: FilterBank
+) -> F64:
+    """Start (global sample index) of accepted keys whose current run begins at ``start``."""
+    size = window.block_size
     first = _first_bridged(window.same, start)
     cover = _coverage(window, fit.amplitude.sum(0))
-    keys = np.arange(count)
+    keys = np.arange(start.size)
     filled = cover[keys, first] + np.where(first > 0, cover[keys, np.maximum(first - 1, 0)], 0.0)
     rough_start = (first + 1) * size - filled * size  # bridged over a break: phase unknown
     fitted_start = _edge(window, fit, bank, np.maximum(start - 1, 0), rising=True)
     starts = window.first_block * size + np.where(first < start, rough_start, fitted_start)
-    return accepted, starts.astype(np.float64), run
+    return np.asarray(starts, dtype=np.float64)
 
 
 def locate_up(window: AnalysisWindow, bank: FilterBank) -> F64:

@@ -42,6 +42,21 @@ class AnalysisWindow:
     same: Bools  # (K, H) the block is a hit for this key
     overtones: F64  # (K, H, 4) Re, Im of the row tone's then the column tone's overtone bin
 
+    def subset(self, rows: npt.NDArray[np.intp]) -> AnalysisWindow:
+        """The window of some of the channels only."""
+        return AnalysisWindow(
+            self.first_block[rows],
+            self.block_size,
+            self.row[rows],
+            self.col[rows],
+            self.bins[rows],
+            self.low[rows],
+            self.high[rows],
+            self.energies[rows],
+            self.same[rows],
+            self.overtones[rows],
+        )
+
 
 @dataclass(frozen=True)
 class _Chunk:

@@ -36,7 +36,7 @@ import numpy.typing as npt
 KEY_MIN_BLOCKS = 7  # 7 hits of 5 ms: a 40 ms tone gives >= 7, a 23 ms tone <= 5
 GAP_BLOCKS = 5  # 25 ms without the key ends it: a 10 ms break gives <= 3, 40 ms >= 7
 RETRY_BLOCKS = 6  # a candidate that failed the analysis is analysed again 6 hits later
-HOLD_RUN_BLOCKS = KEY_MIN_BLOCKS + 2 * RETRY_BLOCKS  # after the third failure, hold
+HOLD_RUN_BLOCKS = KEY_MIN_BLOCKS + RETRY_BLOCKS  # after the second failure, hold
 
 
 class Input(IntEnum):
