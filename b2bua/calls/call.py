@@ -181,7 +181,7 @@ class Call:
             if self.a.remote_offer is not None:
                 sdp = manager.media.answer_like(self.a, self.a.remote_offer, leg.media)  # type: ignore[arg-type]
             else:
-                sdp = manager.media.offer_for(self.a, codec=manager.media.codec(leg))
+                sdp = manager.media.offer_for(self.a, codec=manager.media.codec(leg), only=True)
         except SdpError as error:
             self.log.info("media of %r unusable: %s", leg, error.reason)
             leg.bye()

@@ -366,9 +366,6 @@ class CallManager:
         else:
             route = self.router.inbound(caller, dialed)
             direction = "inbound"
-            if route.kind == "trunk":
-                self._respond(event, 403, "Forbidden")
-                return
         call = Call(self, leg, call_id=_new_call_id(), direction=direction,
                     caller_number=caller, caller_name=leg.display_name, called_number=dialed,
                     employee=employee)

@@ -66,12 +66,16 @@ class CallMedia:
         leg.our_offer = offer
         return offer
 
-    def offer_for(self, leg: Leg, codec: str | None = None) -> SessionDescription:
+    def offer_for(self, leg: Leg, codec: str | None = None, *,
+                  only: bool = False) -> SessionDescription:
         """A fresh offer toward a new leg: PCMU and PCMA, `codec` (the one the call uses) first,
-        so that the new leg can be relayed without transcoding when it accepts it."""
+        so that the new leg can be relayed without transcoding when it accepts it; with `only`,
+        that codec alone."""
         self.attach(leg)
         assert leg.session is not None
         codecs = (PCMA, PCMU) if codec == "PCMA" else (PCMU, PCMA)
+        if only and codec is not None:
+            codecs = codecs[:1]
         offer = create_offer(leg.session, port=self.port(leg), codecs=codecs)
         leg.our_offer = offer
         return offer

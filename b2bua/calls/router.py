@@ -2,8 +2,9 @@
 
 Inbound (a client dials us): blacklist → personal manager (rung first, for a while) → the number
 plan (a company number rings an extension, a group or runs a scenario; an extension rings that
-employee) → 404. Outbound (an authenticated employee dials): an extension or a company number is
-an internal call, a number the trunk carries goes out, anything else is 404.
+employee) → 403 for a number only the trunk could reach (no open relay) → 404.
+Outbound (an authenticated employee dials): an extension or a company number is an internal
+call, a number the trunk carries goes out, anything else is 404.
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ class Router:
         if caller_key is not None and self.store.is_blacklisted(caller_key):
             status = config.blacklist.reject_status
             return reject(status, _REASONS[status], "blacklisted")
-        return self._by_number(config, caller_key, dialed)
+        route = self._by_number(config, caller_key, dialed)
+        if route.kind == "reject" and config.goes_to_trunk(dialed):
+            return reject(403, "Forbidden")  # outside numbers are for employees: no open relay
+        return route
 
     def outbound(self, employee: str, dialed: str) -> Route:
         config = self.config()

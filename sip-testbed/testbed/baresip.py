@@ -44,6 +44,7 @@ class Baresip:
     workdir: Path
     accounts: list[Account]
     audio_source: Path | None = None
+    """The microphone: a WAV file. baresip hangs up when it ends, so make it long enough."""
     sip_port: int = field(default_factory=lambda: free_port(step=2))
     ctrl_port: int = field(default_factory=free_port)
     rtp_base: int = field(default_factory=lambda: free_port(step=10))
@@ -212,7 +213,8 @@ class Baresip:
         return sorted(p for p in self.recordings_dir.glob("*.wav") if "dec" in p.name)
 
 
-def _write_silence(path: Path, seconds: float = 1.0) -> None:
+def _write_silence(path: Path, seconds: float = 600.0) -> None:
+    """baresip hangs up when its audio source file ends: make it last."""
     import wave
 
     with wave.open(str(path), "wb") as out:

@@ -126,3 +126,45 @@ async def test_unregistered_employee_gives_480(service: Any, tmp_path: Path) -> 
     result = await client(tmp_path, service, "uac_rejected.xml", "7000").run()
     assert result.returncode == 0, result.summary()
     assert "SIP/2.0 480" in result.messages
+
+
+async def test_hold_reinvite_passes_across(service: Any, tmp_path: Path) -> None:
+    phone = await sipp_phone(tmp_path, address(service), "101", "uas_hold.xml", ["-m", "1"])
+    result = await client(tmp_path, service, "uac_hold.xml", "7000", "-d", "500").run()
+    assert result.returncode == 0, result.summary()
+    phone_result = await phone.wait(10)
+    assert phone_result.returncode == 0, phone_result.summary()
+    reinvites = [m for m in phone_result.messages.split("-----") if "CSeq: 2 INVITE" in m
+                 and "message received" in m]
+    assert reinvites and "a=sendonly" in reinvites[0]
+    assert the_call(service).call.disposition == "answered"
+
+
+async def test_vanished_phone_is_hung_up_by_rtp_timeout(
+    start_office: Any, tmp_path: Path
+) -> None:
+    service = await start_office(media={"rtp_timeout": 2})
+    phone = await sipp_phone(tmp_path, address(service), "101", "uas_answer.xml", ["-m", "1"])
+    caller = client(tmp_path, service, "uac_until_bye.xml", "7000")
+    await caller.start()
+    for _ in range(100):  # wait for the answer, then the phone disappears without a word
+        if "ACK sip:" in phone.result().messages:
+            break
+        await asyncio.sleep(0.05)
+    await phone.stop()
+    result = await caller.wait(15)
+    assert result.returncode == 0, result.summary()
+    assert "BYE sip:" in result.messages
+    detail = the_call(service)
+    assert detail.call.hangup_side == "system"
+    [timeout] = events(detail, "rtp-timeout")
+    assert timeout["leg"] == "employee" and timeout["idle"] >= 2
+
+
+async def test_client_cannot_dial_out_through_the_trunk(
+    start_office: Any, tmp_path: Path
+) -> None:
+    service = await start_office(trunk={"host": "127.0.0.1", "port": 5999})
+    result = await client(tmp_path, service, "uac_rejected.xml", "+79990001122").run()
+    assert result.returncode == 0, result.summary()
+    assert "SIP/2.0 403 Forbidden" in result.messages

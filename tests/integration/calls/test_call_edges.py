@@ -1,0 +1,165 @@
+"""Corner cases of calls, with scripted SIP peers on real sockets: a 200 crossing a CANCEL,
+a late offer, session timers, refreshes that stay local, the callee hanging up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from testbed.office import PASSWORDS
+from testbed.scripted import ScriptedPhone, sdp
+
+from b2bua.sip.message import Request, Response
+
+
+async def phones(service: Any) -> tuple[ScriptedPhone, ScriptedPhone]:
+    server = service.sip_addresses["udp"]
+    phone = ScriptedPhone(server)
+    await phone.register("101", PASSWORDS["101"])
+    return ScriptedPhone(server, user="79161234567"), phone
+
+
+async def invite(client: ScriptedPhone, *, body: bytes | None = None, headers: str = "",
+                 call_id: str = "edge-1") -> str:
+    """Send the client's INVITE; answer its Via (a CANCEL must repeat it)."""
+    host, port = client.server
+    payload = sdp(40000) if body is None else body
+    via = client.via()
+    text = (f"INVITE sip:7000@{host}:{port} SIP/2.0\r\nVia: {via}\r\n"
+            f"From: <sip:{client.user}@127.0.0.1>;tag=c1\r\nTo: <sip:7000@{host}>\r\n"
+            f"Call-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: {client.contact}\r\n"
+            f"Max-Forwards: 70\r\n{headers}")
+    if payload:
+        text += "Content-Type: application/sdp\r\n"
+    await client.send(text, payload)
+    return via
+
+
+async def ack(client: ScriptedPhone, ok: Response, body: bytes = b"") -> None:
+    host, _ = client.server
+    text = (f"ACK sip:b2bua@{host} SIP/2.0\r\nVia: {client.via()}\r\n"
+            f"From: {ok.get('From')}\r\nTo: {ok.get('To')}\r\nCall-ID: {ok.call_id}\r\n"
+            f"CSeq: {ok.cseq.seq} ACK\r\nMax-Forwards: 70\r\n")
+    if body:
+        text += "Content-Type: application/sdp\r\n"
+    await client.send(text, body)
+
+
+async def in_dialog(client: ScriptedPhone, ok: Response, method: str, cseq: int,
+                    body: bytes = b"") -> None:
+    host, _ = client.server
+    text = (f"{method} sip:b2bua@{host} SIP/2.0\r\nVia: {client.via()}\r\n"
+            f"From: {ok.get('From')}\r\nTo: {ok.get('To')}\r\nCall-ID: {ok.call_id}\r\n"
+            f"CSeq: {cseq} {method}\r\nContact: {client.contact}\r\nMax-Forwards: 70\r\n")
+    if body:
+        text += "Content-Type: application/sdp\r\n"
+    await client.send(text, body)
+
+
+async def answered(service: Any, headers: str = "") -> tuple[
+        ScriptedPhone, ScriptedPhone, Response, Request]:
+    client, phone = await phones(service)
+    await invite(client, headers=headers)
+    offered = await phone.receive("INVITE")
+    assert isinstance(offered, Request)
+    await phone.reply(offered, 200, "OK", tag="p1", body=sdp(41000))
+    await phone.receive("ACK")
+    ok = await client.receive("200")
+    assert isinstance(ok, Response)
+    await ack(client, ok)
+    return client, phone, ok, offered
+
+
+def the_call(service: Any) -> Any:
+    [detail] = service.store.list_calls(limit=2)
+    return detail
+
+
+async def test_answer_crossing_cancel_is_acknowledged_and_hung_up(service: Any) -> None:
+    client, phone = await phones(service)
+    via = await invite(client)
+    offered = await phone.receive("INVITE")
+    await phone.reply(offered, 180, "Ringing", tag="p1")
+    await client.receive("180")
+    host, port = client.server
+    await client.send(f"CANCEL sip:7000@{host}:{port} SIP/2.0\r\nVia: {via}\r\n"
+                      f"From: <sip:{client.user}@127.0.0.1>;tag=c1\r\nTo: <sip:7000@{host}>\r\n"
+                      "Call-ID: edge-1\r\nCSeq: 1 CANCEL\r\nMax-Forwards: 70\r\n")
+    assert (await client.receive("200")).cseq.method == "CANCEL"
+    assert (await client.receive("487")).cseq.method == "INVITE"
+    cancel = await phone.receive("CANCEL")
+    await phone.reply(cancel, 200, "OK", tag="p1")
+    # the phone answers anyway: its 200 crossed our CANCEL
+    await phone.reply(offered, 200, "OK", tag="p1", body=sdp(41000))
+    await phone.receive("ACK")
+    bye = await phone.receive("BYE")
+    assert bye.to.tag == "p1"
+    await phone.reply(bye, 200, "OK")
+    assert the_call(service).call.disposition == "cancelled"
+
+
+async def test_late_offer_gets_our_offer_and_the_answer_in_the_ack(service: Any) -> None:
+    client, phone = await phones(service)
+    await invite(client, body=b"")
+    offered = await phone.receive("INVITE")
+    assert b"m=audio" in offered.body  # the phone gets an offer of ours
+    await phone.reply(offered, 200, "OK", tag="p1", body=sdp(41000, codecs="8"))
+    ok = await client.receive("200")
+    assert b"RTP/AVP 8 101" in ok.body  # the client gets an offer with the codec settled
+    await ack(client, ok, sdp(40000, codecs="8"))
+    await in_dialog(client, ok, "BYE", 2)
+    await client.receive("200")
+    await phone.receive("BYE")
+    media = [e.detail for e in the_call(service).events if e.kind == "media"]
+    assert media and media[0]["caller"]["codec"] == "PCMA"
+
+
+async def test_session_timer_negotiated_with_the_caller(service: Any) -> None:
+    _client, _phone, ok, offered = await answered(
+        service, headers="Supported: timer\r\nSession-Expires: 120\r\n")
+    assert ok.get("Session-Expires") == "120;refresher=uac"
+    assert ok.get("Require") == "timer"
+    assert offered.get("Session-Expires") == "1800"  # asked of the callee on its own leg
+
+
+async def test_too_short_session_interval_gets_422(service: Any) -> None:
+    client, _phone = await phones(service)
+    await invite(client, headers="Supported: timer\r\nSession-Expires: 30\r\n")
+    refused = await client.receive("422")
+    assert refused.get("Min-SE") == "90"
+
+
+async def test_refreshes_are_answered_without_bothering_the_other_side(service: Any) -> None:
+    client, phone, ok, _offered = await answered(service)
+    await in_dialog(client, ok, "UPDATE", 2)
+    assert (await client.receive("200")).cseq.method == "UPDATE"
+    await in_dialog(client, ok, "INVITE", 3, sdp(40000))  # same o= version: a refresh
+    again = await client.receive("200")
+    assert b"m=audio" in again.body
+    await ack(client, again)
+    await in_dialog(client, ok, "BYE", 4)
+    await client.receive("200")
+    bye = await phone.receive("BYE")
+    assert not [m for m in phone.inbox if isinstance(m, Request) and m.method == "INVITE"]
+    await phone.reply(bye, 200, "OK")
+
+
+async def test_callee_hangs_up(service: Any) -> None:
+    client, phone, _ok, offered = await answered(service)
+    host, _ = phone.server
+    await phone.send(f"BYE sip:b2bua@{host} SIP/2.0\r\nVia: {phone.via()}\r\n"
+                     f"From: {offered.get('To')};tag=p1\r\nTo: {offered.get('From')}\r\n"
+                     f"Call-ID: {offered.call_id}\r\nCSeq: 1 BYE\r\nMax-Forwards: 70\r\n")
+    assert (await phone.receive("200")).cseq.method == "BYE"
+    bye = await client.receive("BYE")
+    await client.reply(bye, 200, "OK")
+    call = the_call(service).call
+    assert (call.hangup_side, call.disposition) == ("callee", "answered")
+
+
+async def test_unknown_dialog_gets_481(service: Any) -> None:
+    client, _phone = await phones(service)
+    host, _ = client.server
+    await client.send(f"BYE sip:b2bua@{host} SIP/2.0\r\nVia: {client.via()}\r\n"
+                      "From: <sip:a@127.0.0.1>;tag=x\r\nTo: <sip:b@127.0.0.1>;tag=y\r\n"
+                      "Call-ID: nowhere\r\nCSeq: 1 BYE\r\nMax-Forwards: 70\r\n")
+    assert (await client.receive("481")).cseq.method == "BYE"
