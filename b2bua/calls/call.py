@@ -214,9 +214,9 @@ class Call:
         pass
 
     def leg_confirmed(self, leg: Leg) -> None:
-        if leg.media is None and leg.remote_offer is not None and leg.our_offer is not None:
+        if leg.media is None and leg.remote_sdp is not None and leg.our_offer is not None:
             try:  # a late offer: the caller's answer came in the ACK
-                self.manager.media.take_answer(leg, leg.remote_offer)
+                self.manager.media.take_answer(leg, leg.remote_sdp)
             except SdpError as error:
                 self.log.info("answer in ACK unusable: %s", error.reason)
                 self.end(leg, reason="bad-sdp")
@@ -240,12 +240,19 @@ class Call:
         self.manager.offers.relay(self, leg, offer, reply)
 
     def leg_info(self, leg: Leg, request: Request) -> bool:
-        digit = parse_dtmf_info(request.content_type, request.body)
+        """SIP INFO in a party's dialog. A key (dtmf-relay or dtmf) joins the leg's key stream;
+        unless an option swallows it, it reaches the other party the way that party negotiated
+        (RFC 4733 events, else in-band tones). Other INFO is passed on as INFO."""
         other = self.other(leg)
-        if digit is not None and leg.stream is not None and leg.role == "employee":
+        digit = parse_dtmf_info(request.content_type, request.body)
+        if digit is not None:
             key, duration = digit
-            if self.manager.engine.info_key(leg.stream, key, duration):
-                return True  # an option key: not passed on
+            swallowed = False
+            if leg.stream is not None and leg.role == "employee" and self.bridged(leg):
+                swallowed = self.manager.engine.info_key(leg.stream, key, duration)
+            if not swallowed and other is not None and other.stream is not None:
+                self.manager.engine.send_key(other.stream, key, duration)
+            return True
         if other is not None and other.state is LegState.CONFIRMED:
             other.request("INFO", body=request.body, content_type=request.content_type)
         return True

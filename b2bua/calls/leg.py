@@ -99,6 +99,7 @@ class Leg:
     stream: int | None = None
     session: LocalSession | None = None
     remote_offer: SessionDescription | None = None
+    remote_sdp: SessionDescription | None = None
     our_offer: SessionDescription | None = None
     local_sdp: SessionDescription | None = None
     media: NegotiatedAudio | None = None
@@ -182,9 +183,9 @@ class Leg:
     def on_ack(self, request: Request) -> None:
         if self.state is LegState.CONNECTING:
             self.state = LegState.CONFIRMED
-            if request.body and self.our_offer is not None and self.remote_offer is None:
-                try:
-                    self.remote_offer = parse_sdp(request.body)
+            if request.body and self.our_offer is not None and self.media is None:
+                try:  # a late offer: the answer to our offer came in the ACK
+                    self.remote_sdp = parse_sdp(request.body)
                 except SdpError as error:
                     log.info("%r: bad SDP in ACK: %s", self, error.reason)
             self.owner.leg_confirmed(self)

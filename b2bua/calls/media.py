@@ -86,6 +86,7 @@ class CallMedia:
         """Apply the answer `leg` gave to our offer."""
         assert leg.our_offer is not None
         leg.media = parse_answer(leg.our_offer, answer)
+        leg.remote_sdp = answer
         self.configure(leg)
         return leg.media
 
@@ -95,7 +96,7 @@ class CallMedia:
         self.attach(leg)
         assert leg.session is not None
         answer, leg.media = answer_for_first_leg(offer, other, leg.session, port=self.port(leg))
-        leg.remote_offer = offer
+        leg.remote_offer = leg.remote_sdp = offer
         self.configure(leg)
         return answer
 
@@ -111,7 +112,7 @@ class CallMedia:
             if codec is None:
                 raise
             answer, leg.media = create_answer(offer, leg.session, port=self.port(leg))
-        leg.remote_offer = offer
+        leg.remote_offer = leg.remote_sdp = offer
         self.configure(leg)
         return answer
 

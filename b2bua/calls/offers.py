@@ -3,8 +3,9 @@
 A new offer from one party goes across to the other party as that leg's own offer (our address,
 that leg's payload numbers, the same direction: `sendonly` for hold), and the other party's
 answer comes back as this leg's answer. A session refresh (no SDP, or the same SDP version) is
-answered here without bothering the other side; so is an offer made while the other side is not
-bridged (the client listening to music while a transfer is dialled).
+answered here without bothering the other side; so is an offer that changes nothing the other
+side would see (same direction, codec in use still offered: a new port, say), and an offer made
+while the other side is not bridged (the client listening to music while a transfer is dialled).
 """
 
 from __future__ import annotations
@@ -33,6 +34,18 @@ def is_refresh(previous: SessionDescription | None, offer: SessionDescription) -
     return (before.session_id, before.session_version) == (now.session_id, now.session_version)
 
 
+def changes_nothing_across(leg: Leg, offer: SessionDescription) -> bool:
+    """A new offer that the other party need not hear of: same direction as before and the
+    codec in use still offered (a new address or port only concerns our side of this leg)."""
+    previous = leg.remote_sdp
+    if previous is None or leg.media is None or not previous.media or not offer.media:
+        return False
+    if previous.direction_of(previous.media[0]) != offer.direction_of(offer.media[0]):
+        return False
+    codecs = {codec.name.upper() for codec in offer.media[0].codecs}
+    return leg.media.codec.upper() in codecs
+
+
 class OfferRelay:
     """Carries offers across the parties of calls."""
 
@@ -40,11 +53,12 @@ class OfferRelay:
         self.media = media
 
     def relay(self, call: Call, leg: Leg, offer: SessionDescription | None, reply: Reply) -> None:
-        if offer is None or is_refresh(leg.remote_offer, offer):
+        if offer is None or is_refresh(leg.remote_sdp, offer):
             reply(200, leg.local_sdp)
             return
         other = call.other(leg)
-        if other is None or not other.answered or not call.bridged(leg):
+        if (other is None or not other.answered or not call.bridged(leg)
+                or changes_nothing_across(leg, offer)):
             self._answer_here(leg, offer, reply)
             return
         try:
