@@ -109,11 +109,11 @@ async def test_start_web_serves_on_a_free_port_and_close_stops_it(
     url = f"http://127.0.0.1:{handle.port}"
     try:
         assert handle.port > 0
-        async with aiohttp.ClientSession() as session:
-            async with session.get(url + "/api/keys",
-                                   headers={"Authorization": f"Bearer {TOKEN}"}) as response:
-                assert response.status == 200
-                assert "1" in await response.json()
+        headers = {"Authorization": f"Bearer {TOKEN}"}
+        async with aiohttp.ClientSession(headers=headers) as session, \
+                session.get(url + "/api/keys") as response:
+            assert response.status == 200
+            assert "1" in await response.json()
     finally:
         await handle.close()
     async with aiohttp.ClientSession() as session:
