@@ -39,6 +39,7 @@ _DISPOSITIONS = {486: "busy", 600: "busy", 480: "no-answer", 408: "no-answer", 4
 class CallState(StrEnum):
     ROUTING = "routing"
     RINGING = "ringing"
+    SCENARIO = "scenario"  # the client is with a scenario (prompts, music, ringing on)
     ANSWERED = "answered"
     ENDED = "ended"
 
@@ -70,6 +71,7 @@ class Call:
         self.state = CallState.ROUTING
         self.ringing: Ringing | None = None
         self.steps: list[RingStep] = []
+        self.scenario_after_steps: str | None = None
         self.log = CallLog(log, {"call": call_id})
         self.report = CallReport(manager.store, manager.wall, CallRecord(
             id=call_id, started_at=manager.wall(), direction=direction,  # type: ignore[arg-type]
@@ -113,7 +115,9 @@ class Call:
                        on_fail=self._ringing_failed)
         elif route.kind == "scenario":
             self.steps = list(route.steps)
-            self.manager.scenarios.start(self, route.scenario or "", after_steps=True)
+            self.scenario_after_steps = route.scenario
+            self.state = CallState.RINGING
+            self._next_step(480, "Temporarily Unavailable")
         else:
             self.steps = list(route.steps)
             self.state = CallState.RINGING
@@ -134,6 +138,10 @@ class Call:
                 continue
             self._ring(targets, role="employee", timeout=step.timeout, reason=step.reason,
                        on_fail=self._step_failed)
+            return
+        if self.scenario_after_steps is not None:
+            name, self.scenario_after_steps = self.scenario_after_steps, None
+            self.manager.scenarios.start(self, name)
             return
         self._ringing_failed(status, reason)
 
@@ -189,18 +197,64 @@ class Call:
             self._next_step(488, "Not Acceptable Here")
             return
         self.a.answer(sdp, headers=manager.session_timer_headers(self.a))
-        self.parties = [self.a, leg]
-        self.state = CallState.ANSWERED
-        if leg.role == "employee" and leg.extension:
-            self.employee = leg.extension
-        manager.engine.bridge(self.a.stream, leg.stream)  # type: ignore[arg-type]
-        self.media_bridged = True
         manager.timers.settle_answer(leg, response)
-        manager.call_answered(self)
+        self.connect(self.a, leg)
         self.report.update(answered_at=manager.wall(), disposition="answered",
                            employee=self.employee, answered_device=leg.label)
         self.report.event("answered", device=leg.label, extension=leg.extension)
         self.log.info("answered by %s", leg.label)
+
+    # -- who talks to whom ---------------------------------------------------------------
+
+    def connect(self, first: Leg, second: Leg) -> None:
+        """Make `first` and `second` the two parties of the answered call, relayed to each
+        other (at the answer, and when a scenario's ring step is answered)."""
+        manager = self.manager
+        for leg in self.parties:
+            if leg not in (first, second):
+                manager.party_left(self, leg)
+        self.parties = [first, second]
+        self.state = CallState.ANSWERED
+        for leg in (first, second):
+            leg.owner = self
+            if leg.role == "employee" and leg.extension and leg.extra.get("side") == CALLEE:
+                self.employee = leg.extension
+        self.rebridge()
+        manager.call_answered(self)
+
+    def rebridge(self) -> None:
+        """Relay the two parties to each other again (after music, a whisper, a consultation)."""
+        if len(self.parties) != 2:
+            return
+        first, second = self.parties
+        engine = self.manager.engine
+        for leg in (first, second):
+            if leg.stream is not None:
+                engine.stop_play(leg.stream)
+        if first.stream is not None and second.stream is not None:
+            engine.set_sources(first.stream, [second.stream])
+            engine.set_sources(second.stream, [first.stream])
+            self.media_bridged = True
+
+    def replace_party(self, old: Leg, new: Leg, reason: str) -> None:
+        """`new` takes `old`'s place (a move to another device, a transfer): the other party is
+        relayed to `new` at once, then `old` is hung up. The other party never notices more
+        than the switch itself: its own stream keeps its SSRC and sequence."""
+        index = self.parties.index(old)
+        new.owner = self
+        new.extra["side"] = old.extra.get("side", CALLEE)
+        self.parties[index] = new
+        if self.extra_legs and new in self.extra_legs:
+            self.extra_legs.remove(new)
+        self.rebridge()
+        self.manager.party_left(self, old)
+        self.manager.party_joined(self, new)
+        if old.alive:
+            old.bye()
+        self.manager.media.release(old)
+        if new.role == "employee" and new.extension:
+            self.employee = new.extension
+        self.manager.options.parties_changed(self, reason)
 
     # -- LegOwner --------------------------------------------------------------------------
 
@@ -228,6 +282,8 @@ class Call:
 
     def leg_ended(self, leg: Leg, reason: str) -> None:
         if leg in self.parties:
+            if self.manager.options.party_hung_up(self, leg):
+                return  # an option keeps the call going without this party (a transfer)
             self.report.event("hangup", side=leg.extra.get("side"), reason=reason)
             self.end(leg, reason=reason)
         elif leg in self.extra_legs:
@@ -279,11 +335,12 @@ class Call:
         report. `by` is the leg that hung up (None: the system)."""
         if self.state is CallState.ENDED:
             return
-        answered = self.state is CallState.ANSWERED
+        answered = self.state in (CallState.ANSWERED, CallState.SCENARIO)
         self.state = CallState.ENDED
         if self.ringing is not None:
             self.ringing.cancel()
             self.ringing = None
+        self.manager.scenarios.stop(self)
         self.manager.options.call_ended(self)
         for leg in self.legs():
             if leg is by or not leg.alive:

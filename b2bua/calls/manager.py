@@ -22,14 +22,15 @@ from b2bua.calls.media import CallMedia
 from b2bua.calls.offers import OfferRelay
 from b2bua.calls.ringing import Target
 from b2bua.calls.router import Router
+from b2bua.calls.scenario import Scenarios
 from b2bua.calls.session_timer import SessionTimers
-from b2bua.media.engine import MediaEngine, RtpTimeout
+from b2bua.media.engine import MediaEngine, PlayFinished, RtpTimeout
 from b2bua.media.keys import KeyEvent, KeyStarted
 from b2bua.registrar.registrar import binding_target
 from b2bua.sdp.session import SdpError, parse_sdp
 from b2bua.sip.auth import DigestServer, authorization, choose_challenge
 from b2bua.sip.core import SipCore
-from b2bua.sip.dialog import DialogId, incoming_request_dialog_id
+from b2bua.sip.dialog import DialogId, incoming_request_dialog_id, initial_request
 from b2bua.sip.events import (
     AckReceived,
     AckTimeout,
@@ -43,7 +44,7 @@ from b2bua.sip.events import (
 )
 from b2bua.sip.headers import format_host_port
 from b2bua.sip.message import Request, Response, make_response
-from b2bua.sip.peer import Peer
+from b2bua.sip.peer import Peer, peer_for_uri
 from b2bua.sip.uri import NameAddr, SipURI
 from b2bua.store import Store
 
@@ -55,16 +56,15 @@ log = logging.getLogger(__name__)
 
 
 class CallFeatures(Protocol):
-    """What the in-call options (and scenarios) add to calls."""
+    """What the in-call options add to calls."""
 
     def key_started(self, call: Call, leg: Leg, digit: str, source: str) -> bool: ...
     def key_finished(self, call: Call, leg: Leg, event: KeyEvent) -> None: ...
+    def call_answered(self, call: Call) -> None: ...
+    def parties_changed(self, call: Call, reason: str) -> None: ...
+    def party_hung_up(self, call: Call, leg: Leg) -> bool: ...
     def leg_left(self, call: Call, leg: Leg) -> None: ...
     def call_ended(self, call: Call) -> None: ...
-
-
-class ScenarioRunner(Protocol):
-    def start(self, call: Call, name: str, *, after_steps: bool) -> None: ...
 
 
 class CallManager:
@@ -94,7 +94,7 @@ class CallManager:
         self.router = Router(config, store)
         self.timers = SessionTimers(self)
         self.options: CallFeatures = _NoFeatures()
-        self.scenarios: ScenarioRunner | None = None
+        self.scenarios = Scenarios(self)
         self.calls: dict[str, Call] = {}
         self.busy: dict[str, int] = {}
         self._dialogs: dict[DialogId, Leg] = {}
@@ -110,6 +110,7 @@ class CallManager:
         engine.on_key_started = self._woken(self._key_started)
         engine.on_key = self._woken(self._key_finished)
         engine.on_timeout = self._woken(self._rtp_timeout)
+        engine.on_play_finished = self._woken(self._play_finished)
 
     @property
     def config(self) -> Config:
@@ -193,16 +194,7 @@ class CallManager:
             uri = uri.replace(params={**uri.params, "transport": trunk.transport})
 
         def authorize(response: Response) -> list[tuple[str, str]] | None:
-            if trunk.username is None or trunk.password is None:
-                return None
-            header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
-            challenge = choose_challenge(response.headers.get_all(header))
-            if challenge is None:
-                return None
-            value = authorization(challenge, "INVITE", str(uri), trunk.username,
-                                  trunk.password, cnonce=secrets.token_hex(8))
-            name = "Authorization" if response.status == 401 else "Proxy-Authorization"
-            return [(name, value)]
+            return self._trunk_credentials(response, "INVITE", str(uri))
 
         return Target(uri, Peer(trunk.transport, trunk.host, trunk.port), f"trunk:{number}",
                       authorize=authorize)
@@ -232,6 +224,7 @@ class CallManager:
         self.stats["answered"] += 1
         for leg in call.parties:
             self.party_joined(call, leg)
+        self.options.call_answered(call)
 
     def _detect_keys(self, leg: Leg) -> None:
         if leg.stream is not None:
@@ -427,19 +420,83 @@ class CallManager:
         except Exception:
             call.log.exception("key %s failed", event.digit)
 
+    def _play_finished(self, event: PlayFinished) -> None:
+        found = self._leg_call(event.stream)
+        if found is not None:
+            self.scenarios.played(found[1], found[0])
+
     def _rtp_timeout(self, event: RtpTimeout) -> None:
         found = self._leg_call(event.stream)
         if found is None:
             return
         leg, call = found
-        if leg in call.parties and call.state is CallState.ANSWERED:
+        if leg in call.parties and call.state in (CallState.ANSWERED, CallState.SCENARIO):
             call.report.event("rtp-timeout", leg=leg.role, idle=round(event.idle, 1))
             call.end(None, reason="rtp-timeout")
+
+    def send_message(self, target: str, sender: str, text: str) -> asyncio.Future[tuple[int, str]]:
+        """A SIP MESSAGE (RFC 3428) with `text` to `target`; the future gets (status, reason)
+        of its final response (408 when none came). A challenge from the trunk is answered
+        once with the trunk's credentials."""
+        uri = SipURI.parse(target)
+        realm = self.config.sip.realm
+        future: asyncio.Future[tuple[int, str]] = self.loop.create_future()
+        request = initial_request(
+            "MESSAGE", uri, from_=NameAddr(f"sip:{_user_part(sender)}@{realm}", sender,
+                                           {"tag": self.core.new_tag()}),
+            to=NameAddr(str(uri)), call_id=self.core.new_call_id(),
+            body=text.encode("utf-8"), content_type="text/plain;charset=UTF-8")
+        peer = peer_for_uri(uri)
+        retried = False
+
+        def answered(response: Response | None) -> None:
+            nonlocal retried
+            if future.done() or (response is not None and response.status < 200):
+                return
+            if response is not None and response.status in (401, 407) and not retried:
+                credentials = self._trunk_credentials(response, "MESSAGE", str(uri))
+                if credentials:
+                    retried = True
+                    request.headers.remove("Via")
+                    request.headers.set("CSeq", f"{request.cseq.seq + 1} MESSAGE")
+                    for name, value in credentials:
+                        request.headers.set(name, value)
+                    send()
+                    return
+            future.set_result((408, "Request Timeout") if response is None
+                              else (response.status, response.reason))
+
+        def send() -> None:
+            transaction = self.core.send_request(request, peer, self.now())
+            self.expect_responses(transaction, answered)
+            self.wake()
+
+        send()
+        return future
+
+    def _trunk_credentials(self, response: Response, method: str,
+                           uri: str) -> list[tuple[str, str]] | None:
+        trunk = self.config.trunk
+        if trunk is None or trunk.username is None or trunk.password is None:
+            return None
+        header = "WWW-Authenticate" if response.status == 401 else "Proxy-Authenticate"
+        challenge = choose_challenge(response.headers.get_all(header))
+        if challenge is None:
+            return None
+        value = authorization(challenge, method, uri, trunk.username, trunk.password,
+                              cnonce=secrets.token_hex(8))
+        return [("Authorization" if response.status == 401 else "Proxy-Authorization", value)]
 
     async def close(self) -> None:
         """Hang up every call (service shutdown)."""
         for call in list(self.calls.values()):
             call.end(None, status=503, reason="shutdown")
+
+
+def _user_part(text: str) -> str:
+    """A SIP user part from a sender name ("Demo Office" -> "Demo-Office")."""
+    cleaned = "".join(ch if ch.isalnum() or ch in "+-_." else "-" for ch in text.strip())
+    return cleaned or "sms"
 
 
 def _dialed_number(request: Request) -> str:
@@ -486,6 +543,15 @@ class _NoFeatures:
 
     def key_finished(self, call: Call, leg: Leg, event: KeyEvent) -> None:
         pass
+
+    def call_answered(self, call: Call) -> None:
+        pass
+
+    def parties_changed(self, call: Call, reason: str) -> None:
+        pass
+
+    def party_hung_up(self, call: Call, leg: Leg) -> bool:
+        return False
 
     def leg_left(self, call: Call, leg: Leg) -> None:
         pass

@@ -17,9 +17,9 @@ PASSWORDS = {ext: f"secret-{ext}-pw" for ext in ("101", "102", "103", "104", "10
 
 
 def deep_update(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """Merge `changes` into `base`, section by section."""
+    """Merge `changes` into `base`, section by section (an empty mapping empties a section)."""
     for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
+        if isinstance(value, dict) and value and isinstance(base.get(key), dict):
             deep_update(base[key], value)
         else:
             base[key] = value
