@@ -25,6 +25,7 @@ header nav a { margin-right: .8rem; color: var(--accent); text-decoration: none;
 main, #login { max-width: 72rem; margin: 0 auto; padding: 0 1.2rem 3rem; }
 section { margin-top: 1.8rem; }
 h2 { font-size: 1.05rem; border-bottom: 1px solid var(--line); padding-bottom: .3rem; }
+h3 { font-size: .95rem; }
 p.intro { color: var(--muted); max-width: 48rem; }
 table { border-collapse: collapse; width: 100%; font-size: .92rem; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid var(--line);

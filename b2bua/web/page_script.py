@@ -330,7 +330,8 @@ async function loadCalls() {
 /* ---------------------------------------------------------------- live calls */
 
 function keyButtons(call) {
-  return Object.entries(state.settings.keys).map(([key, option]) => el("button", {
+  const keys = state.catalogue.keys.filter((key) => key in state.settings.keys);
+  return keys.map((key) => [key, state.settings.keys[key]]).map(([key, option]) => el("button", {
     type: "button", title: state.catalogue.options[option.option].title,
     onclick: guarded("live-status", async () => {
       const done = await api("POST",

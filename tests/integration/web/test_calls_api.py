@@ -169,7 +169,7 @@ def _recording_at(control: OfficeControl, path: str) -> int:
             id="c-x", started_at=NOW, direction="inbound", caller_number="1",
             called_number="7000",
         ))
-    return control.store.add_recording("c-x", path, NOW, 1, "mono-wav").id
+    return int(control.store.add_recording("c-x", path, NOW, 1, "mono-wav").id)
 
 
 async def test_recordings_outside_the_directory_are_refused(
