@@ -252,8 +252,9 @@ class Call:
         if old.alive:
             old.bye()
         self.manager.media.release(old)
-        if new.role == "employee" and new.extension:
+        if new.role == "employee" and new.extension and new.extension != self.employee:
             self.employee = new.extension
+            self.report.update(employee=new.extension)
         self.manager.options.parties_changed(self, reason)
 
     # -- LegOwner --------------------------------------------------------------------------

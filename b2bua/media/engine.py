@@ -231,7 +231,7 @@ class MediaEngine:
         leg.player = None
         leg.inband = leg.events = False
         self._sensing.configure(leg)
-        self._sensing.forget(leg)
+        self._sensing.forget(leg, self._clock.now)
         self._rewire({stream_id})
         if leg.stream.capture is not None:  # still held by a recorder: that side goes silent
             self._bank.remove(leg.stream.capture)

@@ -142,6 +142,14 @@ class LegKeys:
         self._reported = [(k, at) for k, at in self._reported if now < at + ABSORB_KEEP]
         return finished
 
+    def flush(self, now: float) -> list[KeyEvent]:
+        """The leg goes away: every key still held ends now and is reported at once."""
+        for key in self._keys:
+            for source in list(key.open_sources):
+                self._close(key, source, now, now)
+            key.closed_at = now - REPORT_GRACE
+        return self.handle_timer(now)
+
     def _join(self, key: Key, source: KeySource, time: float) -> None:
         key.sources.append(source)
         key.open_sources.add(source)

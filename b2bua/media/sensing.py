@@ -200,6 +200,10 @@ class KeySensing:
                     receiver is None or receiver.next_deadline() is None):
                 self._active.discard(leg)
 
-    def forget(self, leg: Leg) -> None:
+    def forget(self, leg: Leg, now: float) -> None:
+        """The leg is released: its keys in progress are reported now, then forgotten."""
+        if leg.keys is not None:
+            for event in leg.keys.flush(now):
+                self._finished(event)
         self._active.discard(leg)
         self._silenced.discard(leg)

@@ -60,6 +60,8 @@ class OptionContext:
     name: str
     settings: Any
     office: Office
+    source: str = "app"
+    """How the key arrived: rfc4733, inband, info, or app (a button of the app)."""
     finish: Callable[[Outcome], None] = lambda outcome: None
 
     @property

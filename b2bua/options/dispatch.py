@@ -60,12 +60,13 @@ class Options:
         if not call.bridged(leg):
             return False
         if digit == transfer.END_KEY:
-            self._run(call, leg, digit, "transfer", None, transfer.start_transfer)
+            self._run(call, leg, digit, source, "transfer", None, transfer.start_transfer)
             return True
         settings = self.office.config().keys.get(digit)
         if settings is None:
             return False
-        self._run(call, leg, digit, settings.option, settings, OPTIONS[settings.option])
+        self._run(call, leg, digit, source, settings.option, settings,
+                  OPTIONS[settings.option])
         return True
 
     def press(self, call: Call, digit: str, extension: str | None = None) -> dict[str, Any]:
@@ -87,9 +88,10 @@ class Options:
     def key_finished(self, call: Call, leg: Leg, event: KeyEvent) -> None:
         pass
 
-    def _run(self, call: Call, leg: Leg, digit: str, name: str, settings: Any,
+    def _run(self, call: Call, leg: Leg, digit: str, source: str, name: str, settings: Any,
              option: Callable[[OptionContext], Outcome | None]) -> None:
-        context = OptionContext(call, leg, call.other(leg), digit, name, settings, self.office)
+        context = OptionContext(call, leg, call.other(leg), digit, name, settings, self.office,
+                                source)
         context.finish = lambda outcome: self._finished(context, outcome)
         try:
             outcome = option(context)
@@ -101,12 +103,13 @@ class Options:
         if outcome is not None:
             self._finished(context, outcome)
         else:
-            call.report.event("option-started", option=name, key=digit, by=leg.extension)
+            call.report.event("option-started", option=name, key=digit, source=source,
+                              by=leg.extension)
 
     def _finished(self, context: OptionContext, outcome: Outcome) -> None:
         call, leg = context.call, context.presser
         call.report.event("option", option=context.name, key=context.key, by=leg.extension,
-                          ok=outcome.ok, **outcome.detail)
+                          source=context.source, ok=outcome.ok, **outcome.detail)
         call.log.info("option %s (key %s) by %s: %s", context.name, context.key,
                       leg.extension, "ok" if outcome.ok else outcome.detail)
         feedback = getattr(context.settings, "feedback", True)
