@@ -165,10 +165,16 @@ class Service:
 
     def apply_settings(self, section: str, value: Any) -> Config:
         updated = apply_overrides(self.config, {section: value})
-        self.store.set_setting(section, value, time.time())
+        self.store.set_setting(section, updated.model_dump(mode="json")[section], time.time())
         self.config = updated
         log.info("setting %r changed through the API", section)
         return updated
+
+    def reset_settings(self, section: str) -> Config:
+        self.store.delete_setting(section)
+        self.config = self._with_saved_settings(self.file_config)
+        log.info("setting %r back to the configuration file's", section)
+        return self.config
 
     # -- what the admin API reads and does -----------------------------------------------
 

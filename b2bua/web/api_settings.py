@@ -55,6 +55,20 @@ async def put_section(request: web.Request) -> web.Response:
     return await _replace(request, _section(request))
 
 
+async def delete_section(request: web.Request) -> web.Response:
+    """``DELETE /api/settings/{section}``: forget the section changed through the API; the
+    configuration file's section applies again (live). Answers that section."""
+    section = _section(request)
+    if section in FIXED_SECTIONS:
+        raise ApiError(400, f"config error: {section}: cannot be changed while the service runs")
+    control = request.app[CONTROL]
+    try:
+        config = control.reset_settings(section)
+    except ConfigError as error:
+        raise ApiError(400, error.message, problems=config_problems(error.message)) from None
+    return answer(public_section(config, section))
+
+
 async def get_keys(request: web.Request) -> web.Response:
     """``GET /api/keys``: the key map (key -> option with its parameters)."""
     return answer(public_section(request.app[CONTROL].config, "keys"))
@@ -73,6 +87,7 @@ ROUTES: tuple[tuple[str, str, Any], ...] = (
     ("GET", "/api/settings", get_settings),
     ("GET", "/api/settings/{section}", get_section),
     ("PUT", "/api/settings/{section}", put_section),
+    ("DELETE", "/api/settings/{section}", delete_section),
     ("GET", "/api/keys", get_keys),
     ("PUT", "/api/keys", put_keys),
     ("GET", "/api/key-options", get_key_options),

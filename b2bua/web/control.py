@@ -42,6 +42,10 @@ class ServiceControl(Protocol):
         apply it live; answer the new configuration. Raises ``b2bua.app.config.ConfigError``
         whose ``message`` names each bad key and its problem."""
 
+    def reset_settings(self, section: str) -> Config:
+        """Forget the section changed through the API: the configuration file's section applies
+        again, live; answer the new configuration."""
+
     def live_calls(self) -> list[dict[str, Any]]:
         """Snapshot of the calls in progress, JSON-able: id, started, state, client number,
         employee, legs, options used."""

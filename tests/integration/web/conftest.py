@@ -37,6 +37,7 @@ class OfficeControl:
 
     def __init__(self, data_dir: Path, config: Config) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
+        self._file_config = config
         self._config = config
         self._store = open_store(data_dir)
         self._data_dir = data_dir
@@ -64,6 +65,11 @@ class OfficeControl:
         self._store.set_setting(section, config.model_dump(mode="json")[section], NOW)
         self._config = config
         return config
+
+    def reset_settings(self, section: str) -> Config:
+        self._store.delete_setting(section)
+        self._config = apply_overrides(self._file_config, self._store.list_settings())
+        return self._config
 
     def live_calls(self) -> list[dict[str, Any]]:
         return [dict(call) for call in self.live.values()]

@@ -90,6 +90,17 @@ async def test_transfer_settings_are_replaced_whole(api: Api, control: OfficeCon
     assert control.store.get_setting("transfer") == saved
 
 
+async def test_deleting_a_section_returns_to_the_file(api: Api, control: OfficeControl) -> None:
+    await api.json("PUT", "/api/settings/transfer", json={"mode": "consult"})
+    assert control.config.transfer.mode == "consult"
+    restored = await api.json("DELETE", "/api/settings/transfer")
+    assert restored["mode"] == "blind"
+    assert control.config.transfer.mode == "blind"
+    assert control.store.get_setting("transfer") is None
+    body = await api.json("DELETE", "/api/settings/data_dir", status=400)
+    assert "cannot be changed while the service runs" in body["error"]
+
+
 async def test_bad_transfer_settings_name_the_field(api: Api, control: OfficeControl) -> None:
     body = await api.json("PUT", "/api/settings/transfer", status=400, json={
         "mode": "teleport", "answer_timeout": -1, "hold_music": "builtin:jazz",
