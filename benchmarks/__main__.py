@@ -1,0 +1,176 @@
+"""SIPp load benchmarks of the B2BUA, side by side with SIPp alone.
+
+    python -m benchmarks register|calls|media|soak|keys|all [options]
+
+Every command starts its own ``b2bua serve`` (a generated office: UDP on 127.0.0.1, a large
+RTP port range, every employee with a password), registers SIPp phones, drives SIPp, measures
+the B2BUA process from /proc, runs the same load against SIPp alone in the same run, prints a
+table with the B2BUA's figures and their ratios to SIPp's, and writes
+``benchmarks/results/<command>-<date>.json`` and ``.png``. Traffic stays on 127.0.0.1; every
+run is bounded in count and time. ``all`` runs every command with its default sizes (about
+20 minutes, half of it the 10-minute soak).
+
+The B2BUA is imported from this checkout, or from ``--source DIR`` (e.g. an exported commit).
+Profiling: ``--py-spy DIR`` (py-spy samples of every B2BUA step; the summary of the busiest
+held step is printed), or ``B2BUA_PROFILE=FILE`` in the environment (cProfile of the whole
+service, read with ``python -m pstats FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.load import calls, keys, media, register, soak  # noqa: E402
+from benchmarks.load.bench import Options  # noqa: E402
+from benchmarks.load.office import PROFILE_ENV  # noqa: E402
+from benchmarks.load.report import say  # noqa: E402
+
+
+def _rates(text: str) -> tuple[float, ...]:
+    try:
+        rates = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected rates like 100,200,400: {text!r}") from None
+    if not rates or any(r <= 0 for r in rates) or list(rates) != sorted(rates):
+        raise argparse.ArgumentTypeError("rates must be positive and increasing")
+    return rates
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(int(r) for r in _rates(text))
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workdir", type=Path, metavar="DIR",
+                        help="keep SIPp's and the B2BUA's files here (default: a temporary "
+                             "directory, removed after the run)")
+    parser.add_argument("--source", type=Path, default=ROOT, metavar="DIR",
+                        help="import the b2bua and dsp packages from DIR (default: this checkout)")
+    parser.add_argument("--results", type=Path, metavar="DIR",
+                        help="write JSON and PNG here (default: benchmarks/results)")
+    parser.add_argument("--py-spy", type=Path, metavar="DIR",
+                        help="record the B2BUA with py-spy during every rate step")
+
+
+def _add_commands(commands: Any) -> None:
+    reg = commands.add_parser("register", help="registration storm")
+    _common(reg)
+    reg.add_argument("--extensions", type=int, default=register.RegisterSettings.employees)
+    reg.add_argument("--rates", type=_rates, default=register.RegisterSettings.ladder,
+                     help="ladder of REGISTER rates per second (then bisection)")
+    reg.add_argument("--step-seconds", type=float,
+                     default=register.RegisterSettings.step_seconds)
+
+    cal = commands.add_parser("calls", help="call rate without media")
+    _common(cal)
+    cal.add_argument("--rates", type=_rates, default=calls.CallsSettings.ladder,
+                     help="ladder of call rates per second (then bisection)")
+    cal.add_argument("--step-seconds", type=float, default=calls.CallsSettings.step_seconds)
+    cal.add_argument("--hold-ms", type=int, default=calls.CallsSettings.hold_ms)
+    cal.add_argument("--employees", type=int, default=calls.CallsSettings.employees,
+                     help="one per concurrent call at least (an employee in a call is busy)")
+    cal.add_argument("--max-steps", type=int, default=calls.CallsSettings.max_steps)
+
+    med = commands.add_parser("media", help="concurrent calls relaying G.711 both ways")
+    _common(med)
+    med.add_argument("--calls", type=_counts, default=media.MediaSettings.counts,
+                     help="numbers of concurrent calls to measure, e.g. 100,200,400")
+    med.add_argument("--window-seconds", type=float, default=media.MediaSettings.window_seconds)
+    med.add_argument("--no-inband", action="store_true",
+                     help="turn in-band key detection off (default: on, as in the product)")
+
+    so = commands.add_parser("soak", help="RSS over a long run with media")
+    _common(so)
+    so.add_argument("--minutes", type=float, default=soak.SoakSettings.minutes)
+    so.add_argument("--rate", type=float, default=soak.SoakSettings.rate,
+                    help="calls per second")
+    so.add_argument("--hold-seconds", type=float, default=soak.SoakSettings.hold_seconds)
+
+    ke = commands.add_parser("keys", help="keys sent by phones: every one detected, none extra")
+    _common(ke)
+    ke.add_argument("--calls", type=int, default=keys.KeysSettings.calls,
+                    help="calls of each kind (RFC 4733, in-band)")
+
+    everything = commands.add_parser("all", help="every benchmark with its default sizes")
+    _common(everything)
+
+
+def _options(args: argparse.Namespace) -> Options:
+    profile = os.environ.get(PROFILE_ENV)
+    return Options(workdir=args.workdir, source=args.source, results=args.results,
+                   profile=Path(profile) if profile else None, py_spy=args.py_spy)
+
+
+def _register(args: argparse.Namespace) -> Any:
+    return register.main(_options(args), register.RegisterSettings(
+        employees=args.extensions, ladder=args.rates, step_seconds=args.step_seconds))
+
+
+def _calls(args: argparse.Namespace) -> Any:
+    return calls.main(_options(args), calls.CallsSettings(
+        ladder=args.rates, step_seconds=args.step_seconds, hold_ms=args.hold_ms,
+        employees=args.employees, max_steps=args.max_steps))
+
+
+def _media(args: argparse.Namespace) -> Any:
+    return media.main(_options(args), media.MediaSettings(
+        counts=args.calls, window_seconds=args.window_seconds, inband=not args.no_inband))
+
+
+def _soak(args: argparse.Namespace) -> Any:
+    return soak.main(_options(args), soak.SoakSettings(
+        minutes=args.minutes, rate=args.rate, hold_seconds=args.hold_seconds))
+
+
+def _keys(args: argparse.Namespace) -> Any:
+    return keys.main(_options(args), keys.KeysSettings(calls=args.calls))
+
+
+def _all(args: argparse.Namespace) -> Any:
+    options = _options(args)
+    results = {}
+    for name, run in (("register", lambda: register.main(options, register.RegisterSettings())),
+                      ("calls", lambda: calls.main(options, calls.CallsSettings())),
+                      ("media", lambda: media.main(options, media.MediaSettings())),
+                      ("keys", lambda: keys.main(options, keys.KeysSettings())),
+                      ("soak", lambda: soak.main(options, soak.SoakSettings()))):
+        say(f"=== {name}")
+        started = time.monotonic()
+        results[name] = run()
+        say(f"=== {name} took {time.monotonic() - started:.0f} s")
+    return results
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "register": _register, "calls": _calls, "media": _media, "soak": _soak, "keys": _keys,
+    "all": _all,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_commands(commands)
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    started = time.monotonic()
+    COMMANDS[args.command](args)
+    say(f"{args.command}: done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,360 @@
+"""``media``: N concurrent calls relaying G.711 both ways, in-band key detection on.
+
+Each call: a SIPp client plays 20 ms PCMA speech-like audio (``pcma_speech_20ms.pcap``, 50
+packets/s) from its own port; the employee's phone (one SIPp ``-rtp_echo`` instance for all)
+sends every packet back; the B2BUA relays both ways and runs its in-band key detector on
+every employee leg (the default configuration). So the B2BUA receives and sends 100 packets/s
+per call. Next to the bulk, a few probe calls carry the benchmark's own RTP (send time in the
+payload, kernel receive time): their round trip through the B2BUA, compared with the same
+probes straight to the echoing phone, gives the latency the B2BUA adds (for two passes
+through it: client -> phone and back) and the loss.
+
+At each N the calls start at ``ramp_rate`` per second, settle, and are measured over
+``window_seconds``: the B2BUA's CPU (% of one core; per call), RSS (and per call over idle),
+datagrams its RTP sockets dropped (/proc/net/udp), probe loss and round trips, key events
+detected in the speech (talk-off), and the load generator's CPU. Then the same N runs with
+SIPp alone. The load generator (one thread per pcap play in SIPp, the echo) shares the two
+cores: an N is valid only while SIPp alone shows no loss.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from benchmarks.load import procfs
+from benchmarks.load.bench import Bench, CpuWindow, Options, bench
+from benchmarks.load.office import B2buaProcess, OfficeSpec, company_number, free_udp_port
+from benchmarks.load.pcap import SPEECH_PCAP, SPEECH_SECONDS, ensure_captures
+from benchmarks.load.probe import PortSink, ProbeFigures, RtpProbe
+from benchmarks.load.report import figure_path, pyplot, say, table, write_json
+from benchmarks.load.sipp import SippProcess
+from benchmarks.load.stats import ratio, summarize
+
+CLIENT_NUMBER = "79160000001"
+CLIENT_MEDIA_PORT = 30000
+"""SIPp clients advertise -mp + 4 per call: 30000-39999, above the B2BUA's RTP ports."""
+RTP_PORTS = (10000, 29999)
+TARGET_PER_CORE = 1000
+TARGET_ADDED_P99_MS = 5.0
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    counts: tuple[int, ...] = (50, 100, 200, 400)
+    probes: int = 4
+    ramp_rate: float = 100.0
+    settle_seconds: float = 3.0
+    window_seconds: float = 8.0
+    inband: bool = True
+
+
+@dataclass
+class MediaStep:
+    path: str
+    calls: int
+    answered: int
+    window_seconds: float
+    b2bua_cpu_seconds: float
+    generator_cpu_seconds: float
+    b2bua_rss_kib: int
+    rtp_drops: int
+    probe_sent: int
+    probe_lost: int
+    round_trip_ms: dict[str, Any]
+    talk_off_keys: int = 0
+    relay: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def b2bua_core_pct(self) -> float:
+        return 100 * self.b2bua_cpu_seconds / self.window_seconds
+
+    @property
+    def generator_core_pct(self) -> float:
+        return 100 * self.generator_cpu_seconds / self.window_seconds
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(b2bua_core_pct=self.b2bua_core_pct,
+                    generator_core_pct=self.generator_core_pct)
+        return data
+
+
+def hold_ms(calls: int, settings: MediaSettings) -> int:
+    seconds = calls / settings.ramp_rate + settings.settle_seconds + settings.window_seconds + 3
+    if seconds > SPEECH_SECONDS:
+        raise ValueError(f"{calls} calls at {settings.ramp_rate}/s need {seconds:.0f} s of audio; "
+                         f"the capture has {SPEECH_SECONDS:.0f} s: raise ramp_rate")
+    return int(seconds * 1000)
+
+
+def answer_port(probe_call: SippProcess, timeout: float) -> int | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for line in probe_call.logs().splitlines():
+            if "answer-port" in line:
+                return int(line.rsplit(maxsplit=1)[-1])
+        time.sleep(0.1)
+    return None
+
+
+def media_step(b: Bench, path: str, calls: int, settings: MediaSettings, phone: SippProcess,
+               b2bua: B2buaProcess) -> MediaStep:
+    remote = b2bua.address if path == "b2bua" else f"127.0.0.1:{phone.port}"
+    hold = hold_ms(calls, settings)
+    sink = PortSink(CLIENT_MEDIA_PORT, calls + 1)
+    client = SippProcess(b.directory(f"{path}-{calls}"), "uac_media.xml", remote,
+                         media_port=CLIENT_MEDIA_PORT, args=[
+        "-key", "caller", CLIENT_NUMBER, "-key", "pcap", str(SPEECH_PCAP),
+        "-inf", str(b.numbers_file(calls)), "-r", str(int(settings.ramp_rate)),
+        "-m", str(calls), "-d", str(hold), "-timeout", str(int(hold / 1000 + 60)),
+        "-l", str(calls + 10),
+    ])
+    probe = RtpProbe(settings.probes)
+    probe_calls = [
+        SippProcess(b.directory(f"{path}-{calls}-probe{i}"), "uac_probe.xml", remote, args=[
+            "-s", company_number(calls + i), "-key", "caller", f"7916555000{i}",
+            "-key", "probe_port", str(port), "-m", "1", "-d", str(hold), "-trace_logs",
+            "-timeout", str(int(hold / 1000 + 60)),
+        ]) for i, port in enumerate(probe.ports)
+    ]
+    keys_before = count_keys(b2bua)
+    try:
+        client.start()
+        for index, probe_call in enumerate(probe_calls):
+            probe_call.start()
+            port = answer_port(probe_call, 10)
+            if port is not None:
+                probe.aim(index, ("127.0.0.1", port))
+        probe.start()
+        time.sleep(max(0.0, calls / settings.ramp_rate + settings.settle_seconds - 1))
+        answered = client.counter("SuccessfulCall(C)") + int(
+            client.last_stats().get("CurrentCall", 0) or 0)
+        step = measure_window(path, calls, answered, settings, probe, client, phone, b2bua)
+        client.wait(hold / 1000 + 90)
+        for probe_call in probe_calls:
+            probe_call.wait(30)
+    finally:
+        probe.close()
+        client.stop()
+        for probe_call in probe_calls:
+            probe_call.stop()
+        sink.close()
+    if path == "b2bua":
+        time.sleep(1)  # the report rows of the last calls
+        step.talk_off_keys = count_keys(b2bua) - keys_before
+        step.relay = relay_counters(b2bua, calls + settings.probes)
+    return step
+
+
+def measure_window(path: str, calls: int, answered: int, settings: MediaSettings,
+                   probe: RtpProbe, client: SippProcess, phone: SippProcess,
+                   b2bua: B2buaProcess) -> MediaStep:
+    ports = range(RTP_PORTS[0], RTP_PORTS[1] + 1)
+    service = CpuWindow(*([b2bua.pid] if path == "b2bua" else []))
+    generator = CpuWindow(client.pid, phone.pid)
+    drops = procfs.udp_drops(ports)
+    started = time.monotonic()
+    service.begin()
+    generator.begin()
+    figures: ProbeFigures = probe.measure(settings.window_seconds)
+    service.end()
+    generator.end()
+    window = time.monotonic() - started
+    return MediaStep(
+        path=path, calls=calls, answered=answered, window_seconds=window,
+        b2bua_cpu_seconds=service.seconds if path == "b2bua" else math.nan,
+        generator_cpu_seconds=generator.seconds,
+        b2bua_rss_kib=procfs.rss_kib(b2bua.pid),
+        rtp_drops=procfs.udp_drops(ports) - drops if path == "b2bua" else 0,
+        probe_sent=figures.sent, probe_lost=figures.lost,
+        round_trip_ms=summarize(figures.round_trips_ms).as_dict(4),
+    )
+
+
+def _store(b2bua: B2buaProcess) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{b2bua.data_dir / 'b2bua.sqlite3'}?mode=ro", uri=True,
+                           timeout=10)
+
+
+def count_keys(b2bua: B2buaProcess) -> int:
+    with _store(b2bua) as db:
+        return int(db.execute("SELECT count(*) FROM call_events WHERE kind = 'key'")
+                   .fetchone()[0])
+
+
+def relay_counters(b2bua: B2buaProcess, last: int) -> dict[str, int]:
+    """Packets of the last `last` calls' media reports: what the B2BUA received from the
+    client and sent to the phone, and back."""
+    totals = {"client_in": 0, "phone_out": 0, "phone_in": 0, "client_out": 0}
+    with _store(b2bua) as db:
+        rows = db.execute("SELECT detail FROM call_events WHERE kind = 'media' "
+                          "ORDER BY id DESC LIMIT ?", (last,)).fetchall()
+    for (detail,) in rows:
+        media = json.loads(detail)
+        caller, callee = media.get("caller", {}), media.get("callee", {})
+        totals["client_in"] += caller.get("received", 0)
+        totals["client_out"] += caller.get("sent", 0)
+        totals["phone_in"] += callee.get("received", 0)
+        totals["phone_out"] += callee.get("sent", 0)
+    return totals
+
+
+def run(options: Options, settings: MediaSettings) -> dict[str, Any]:
+    ensure_captures()
+    largest = max(settings.counts)
+    steps: list[MediaStep] = []
+    with bench(options, "media") as b:
+        employees = largest + settings.probes
+        b2bua = b.b2bua(OfficeSpec(employees=employees, inband_detection=settings.inband,
+                                   rtp_first=RTP_PORTS[0], rtp_last=RTP_PORTS[1]))
+        phone = SippProcess(b.directory("phone"), "uas_load.xml", None,
+                            media_port=free_udp_port(), args=["-rtp_echo"]).start()
+        try:
+            b.register(b2bua.address, employees, f"127.0.0.1:{phone.port}")
+            idle_rss = procfs.rss_kib(b2bua.pid)
+            for calls in settings.counts:
+                for path in ("b2bua", "direct"):
+                    say(f"{calls} calls with media, {path}")
+                    step = media_step(b, path, calls, settings, phone, b2bua)
+                    progress(step)
+                    steps.append(step)
+                    time.sleep(2)
+        finally:
+            phone.stop()
+            b2bua.stop()
+    return verdict(settings, [s.as_dict() for s in steps], idle_rss)
+
+
+def progress(step: MediaStep) -> None:
+    rtt = step.round_trip_ms
+    cpu = (f"b2bua {step.b2bua_core_pct:.0f}% of a core, " if step.path == "b2bua" else "")
+    say(f"  {step.path}: {step.answered}/{step.calls} up, {cpu}sipp "
+        f"{step.generator_core_pct:.0f}%, probe {step.probe_lost}/{step.probe_sent} lost, "
+        f"round trip p50 {rtt['p50']} p99 {rtt['p99']} ms, rtp drops {step.rtp_drops}")
+
+
+def per_call_rows(steps: list[dict[str, Any]], idle_rss: int) -> list[dict[str, Any]]:
+    direct = {s["calls"]: s for s in steps if s["path"] == "direct"}
+    rows = []
+    for through in (s for s in steps if s["path"] == "b2bua"):
+        alone = direct.get(through["calls"])
+        if alone is None:
+            continue
+        calls = through["calls"]
+        relay = through["relay"]
+        forwarded = relay.get("phone_out", 0) + relay.get("client_out", 0)
+        taken = relay.get("client_in", 0) + relay.get("phone_in", 0)
+        rows.append({
+            "calls": calls,
+            "b2bua_core_pct": through["b2bua_core_pct"],
+            "core_pct_per_call": through["b2bua_core_pct"] / calls,
+            "calls_per_core": 100 * calls / through["b2bua_core_pct"]
+            if through["b2bua_core_pct"] else math.nan,
+            "rss_kib_per_call": (through["b2bua_rss_kib"] - idle_rss) / calls,
+            "rtp_drops": through["rtp_drops"],
+            "probe_loss_pct": 100 * through["probe_lost"] / max(1, through["probe_sent"]),
+            "sipp_probe_loss_pct": 100 * alone["probe_lost"] / max(1, alone["probe_sent"]),
+            "relay_loss_pct": 100 * (taken - forwarded) / taken if taken else math.nan,
+            "rtt_p50_ms": through["round_trip_ms"]["p50"],
+            "rtt_p99_ms": through["round_trip_ms"]["p99"],
+            "sipp_rtt_p50_ms": alone["round_trip_ms"]["p50"],
+            "sipp_rtt_p99_ms": alone["round_trip_ms"]["p99"],
+            "added_p50_ms": through["round_trip_ms"]["p50"] - alone["round_trip_ms"]["p50"],
+            "added_p99_ms": through["round_trip_ms"]["p99"] - alone["round_trip_ms"]["p99"],
+            "sipp_core_pct": alone["generator_core_pct"],
+            "cpu_ratio": ratio(through["b2bua_core_pct"], alone["generator_core_pct"]),
+            "talk_off_keys": through["talk_off_keys"],
+            "valid": alone["probe_lost"] == 0 and alone["answered"] >= calls,
+        })
+    return rows
+
+
+def verdict(settings: MediaSettings, steps: list[dict[str, Any]], idle_rss: int
+            ) -> dict[str, Any]:
+    rows = per_call_rows(steps, idle_rss)
+    print(table(["calls", "b2bua core%", "core% /call", "calls/core", "KiB/call", "rtp drops",
+                 "probe loss%", "sipp loss%", "relay loss%", "rtt p50", "rtt p99",
+                 "sipp p50", "sipp p99", "added p50", "added p99", "sipp core%", "cpu ratio",
+                 "talk-off keys", "valid"],
+                [[r["calls"], r["b2bua_core_pct"], r["core_pct_per_call"], r["calls_per_core"],
+                  r["rss_kib_per_call"], r["rtp_drops"], r["probe_loss_pct"],
+                  r["sipp_probe_loss_pct"], r["relay_loss_pct"], r["rtt_p50_ms"],
+                  r["rtt_p99_ms"], r["sipp_rtt_p50_ms"], r["sipp_rtt_p99_ms"],
+                  r["added_p50_ms"], r["added_p99_ms"], r["sipp_core_pct"], r["cpu_ratio"],
+                  r["talk_off_keys"], "yes" if r["valid"] else "no"] for r in rows], digits=3))
+    print("(round trips in ms: probe -> B2BUA -> phone echo -> B2BUA -> probe, vs probe -> "
+          "phone echo -> probe with SIPp alone; 'added' is the difference, two passes "
+          "through the B2BUA; cpu ratio: B2BUA's CPU over SIPp's own CPU at the same N)")
+    valid = [r for r in rows if r["valid"]] or rows
+    largest = max(valid, key=lambda r: r["calls"]) if valid else None
+    summary: dict[str, Any] = {"target_calls_per_core": TARGET_PER_CORE,
+                               "target_added_p99_ms": TARGET_ADDED_P99_MS,
+                               "idle_rss_mib": idle_rss / 1024}
+    if largest is not None:
+        summary.update(
+            largest_valid_calls=largest["calls"],
+            calls_per_core_extrapolated=largest["calls_per_core"],
+            added_p99_ms=largest["added_p99_ms"],
+            probe_loss_pct=largest["probe_loss_pct"],
+            rtp_drops=largest["rtp_drops"],
+            meets_per_core=largest["calls_per_core"] >= TARGET_PER_CORE,
+            meets_latency=largest["added_p99_ms"] < TARGET_ADDED_P99_MS,
+            meets_loss=largest["probe_loss_pct"] == 0 and largest["rtp_drops"] == 0,
+        )
+        print(f"largest valid N: {largest['calls']} calls; B2BUA at "
+              f"{largest['core_pct_per_call']:.3f}% of a core per call, i.e. about "
+              f"{largest['calls_per_core']:.0f} relayed calls per core (an extrapolation from "
+              f"{largest['calls']} calls; target {TARGET_PER_CORE}); added round trip p99 "
+              f"{largest['added_p99_ms']:.2f} ms (target < {TARGET_ADDED_P99_MS} ms), probe "
+              f"loss {largest['probe_loss_pct']:.2f}%, RTP socket drops {largest['rtp_drops']}")
+    return {"settings": asdict(settings), "verdict": summary, "rows": rows, "steps": steps}
+
+
+def plot(data: dict[str, Any], directory: Path) -> str:
+    plt = pyplot()
+    rows = data["rows"]
+    calls = [r["calls"] for r in rows]
+    figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    axes[0].plot(calls, [r["b2bua_core_pct"] for r in rows], "o-", label="B2BUA")
+    axes[0].plot(calls, [r["sipp_core_pct"] for r in rows], "s--", label="SIPp client + echo")
+    axes[0].set_xlabel("concurrent calls")
+    axes[0].set_ylabel("% of one core")
+    axes[0].legend()
+    axes[1].plot(calls, [r["calls_per_core"] for r in rows], "o-",
+                 label="B2BUA: calls per core (extrapolated)")
+    axes[1].axhline(TARGET_PER_CORE, color="grey", linestyle=":", label="target")
+    axes[1].set_xlabel("concurrent calls measured")
+    axes[1].set_ylabel("calls per core")
+    axes[1].legend()
+    for key, label, style in (("rtt_p99_ms", "via B2BUA p99", "o-"),
+                              ("rtt_p50_ms", "via B2BUA p50", "o--"),
+                              ("sipp_rtt_p99_ms", "SIPp alone p99", "s-"),
+                              ("sipp_rtt_p50_ms", "SIPp alone p50", "s--")):
+        axes[2].plot(calls, [r[key] for r in rows], style, label=label)
+    axes[2].set_xlabel("concurrent calls")
+    axes[2].set_ylabel("RTP round trip (ms)")
+    axes[2].legend()
+    verdict = data["verdict"]
+    figure.suptitle(f"Relayed G.711 calls with in-band key detection: "
+                    f"~{verdict.get('calls_per_core_extrapolated', math.nan):.0f} calls per core "
+                    f"(extrapolated from {verdict.get('largest_valid_calls', 0)}), added p99 "
+                    f"{verdict.get('added_p99_ms', math.nan):.2f} ms")
+    figure.tight_layout()
+    path = figure_path("media", directory)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return str(path)
+
+
+def main(options: Options, settings: MediaSettings) -> dict[str, Any]:
+    data = run(options, settings)
+    data["plot"] = plot(data, options.results_dir)
+    path = write_json("media", data, options.results_dir)
+    say(f"wrote {path} and {data['plot']}")
+    return data

@@ -1,0 +1,139 @@
+"""Process and socket figures from /proc: CPU seconds, RSS, UDP drops.
+
+Parsing is separate from reading so that it can be tested on captured text.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True, slots=True)
+class CpuTimes:
+    """User and system CPU seconds of a process (children not included)."""
+
+    user: float
+    system: float
+
+    @property
+    def total(self) -> float:
+        return self.user + self.system
+
+    def __sub__(self, other: CpuTimes) -> CpuTimes:
+        return CpuTimes(self.user - other.user, self.system - other.system)
+
+
+def parse_proc_stat(text: str, ticks: int = CLOCK_TICKS) -> CpuTimes:
+    """``/proc/PID/stat``: utime and stime (fields 14 and 15) as seconds.
+
+    The command name (field 2) is in parentheses and may hold spaces and parentheses itself,
+    so fields are counted from the last ``)``."""
+    rest = text[text.rindex(")") + 2:].split()
+    # rest[0] is field 3 (state): utime is field 14, stime field 15
+    return CpuTimes(int(rest[11]) / ticks, int(rest[12]) / ticks)
+
+
+def parse_rss_kib(status: str) -> int:
+    """``VmRSS`` of ``/proc/PID/status`` in KiB (0 when absent: a zombie)."""
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def parse_snmp_udp(text: str) -> dict[str, int]:
+    """The ``Udp:`` counters of ``/proc/net/snmp`` (header line, then values)."""
+    lines = [line.split() for line in text.splitlines() if line.startswith("Udp:")]
+    if len(lines) < 2:
+        return {}
+    return {name: int(value) for name, value in zip(lines[0][1:], lines[1][1:], strict=False)}
+
+
+def parse_udp_drops(text: str, ports: range) -> int:
+    """Datagrams dropped by the sockets of ``/proc/net/udp`` bound to a port in `ports`
+    (the last column of each row; a full receive buffer is the usual reason)."""
+    dropped = 0
+    for line in text.splitlines()[1:]:
+        fields = line.split()
+        if len(fields) < 13:
+            continue
+        port = int(fields[1].rsplit(":", 1)[1], 16)
+        if port in ports:
+            dropped += int(fields[-1])
+    return dropped
+
+
+def cpu_times(pid: int) -> CpuTimes:
+    return parse_proc_stat(Path(f"/proc/{pid}/stat").read_text())
+
+
+def rss_kib(pid: int) -> int:
+    return parse_rss_kib(Path(f"/proc/{pid}/status").read_text())
+
+
+def udp_counters() -> dict[str, int]:
+    return parse_snmp_udp(Path("/proc/net/snmp").read_text())
+
+
+def udp_drops(ports: range) -> int:
+    return parse_udp_drops(Path("/proc/net/udp").read_text(), ports)
+
+
+def total_cpu(pids: Iterable[int]) -> float:
+    """CPU seconds of these processes and their threads (processes gone count 0)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            total += cpu_times(pid).total
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One look at a process: when (monotonic seconds), CPU seconds so far, RSS in KiB."""
+
+    at: float
+    cpu: float
+    rss_kib: int
+
+
+def sample(pid: int) -> Sample:
+    return Sample(time.monotonic(), cpu_times(pid).total, rss_kib(pid))
+
+
+class Sampler:
+    """Samples a process every `interval` seconds on a thread, until stopped."""
+
+    def __init__(self, pid: int, interval: float) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.samples: list[Sample] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while True:
+            try:
+                self.samples.append(sample(self.pid))
+            except (FileNotFoundError, ProcessLookupError):
+                return
+            if self._stop.wait(self.interval):
+                return
+
+    def stop(self) -> list[Sample]:
+        self._stop.set()
+        self._thread.join()
+        return self.samples
