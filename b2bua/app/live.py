@@ -59,5 +59,5 @@ def service_metrics(service: Service) -> dict[str, float]:
         values["b2bua_registered_devices"] = len(store.list_all_bindings(time.time()))
         for status in ("queued", "sending", "sent", "delivered", "failed"):
             values[f'b2bua_sms_messages{{status="{status}"}}'] = len(
-                store.list_sms(status=status, limit=100_000))  # type: ignore[arg-type]
+                store.list_sms(status=status, limit=100_000))
     return values

@@ -318,12 +318,12 @@ class Call:
 
     def _media_summary(self) -> None:
         """RTP counters of every leg that had a stream, into the report."""
-        streams = {}
+        streams: dict[str, dict[str, object]] = {}
         for leg in self.legs():
             if leg.stream is None:
                 continue
             stats = self.manager.engine.stats(leg.stream)
-            streams[leg.extra.get("side", leg.role)] = {
+            streams[str(leg.extra.get("side", leg.role))] = {
                 "role": leg.role, "port": stats.local_port, "received": stats.received,
                 "sent": stats.sent, "codec": leg.media.codec if leg.media else None,
             }

@@ -45,11 +45,11 @@ from b2bua.sip.events import (
 from b2bua.sip.headers import format_host_port
 from b2bua.sip.message import Request, Response, make_response
 from b2bua.sip.peer import Peer, peer_for_uri
+from b2bua.sip.transaction.client import ClientTransaction
 from b2bua.sip.uri import NameAddr, SipURI
 from b2bua.store import Store
 
 if TYPE_CHECKING:
-    from b2bua.sip.transaction.client import ClientTransaction
     from b2bua.sip.transaction.server import ServerTransaction
 
 log = logging.getLogger(__name__)
@@ -263,35 +263,41 @@ class CallManager:
     # -- SIP events --------------------------------------------------------------------------
 
     def handle(self, event: SipEvent) -> None:
-        kind = type(event)
-        if kind is ResponseReceived:
-            handler = self._handlers.get(event.transaction)  # type: ignore[union-attr]
-            if handler is not None:
-                handler(event.response)  # type: ignore[union-attr]
-        elif kind is RequestReceived:
-            self._request(event)  # type: ignore[arg-type]
-        elif kind is AckReceived:
-            request = event.request  # type: ignore[union-attr]
-            leg = self._dialogs.get(incoming_request_dialog_id(request))
-            if leg is not None:
-                leg.on_ack(request)
-        elif kind is CancelReceived:
-            leg = self._invites.get(event.transaction)  # type: ignore[union-attr, arg-type]
-            if leg is not None:
-                leg.on_cancel()
-        elif kind in (TransactionTimeout, TransportFailure):
-            handler = self._handlers.get(event.transaction)  # type: ignore[union-attr, arg-type]
+        handler = _EVENT_HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event)
+
+    def _on_response(self, event: ResponseReceived) -> None:
+        handler = self._handlers.get(event.transaction)
+        if handler is not None:
+            handler(event.response)
+
+    def _on_failure(self, event: TransactionTimeout | TransportFailure) -> None:
+        transaction = event.transaction
+        if isinstance(transaction, ClientTransaction):
+            handler = self._handlers.get(transaction)
             if handler is not None:
                 handler(None)
-        elif kind is AckTimeout:
-            leg = self._invites.get(event.transaction)  # type: ignore[union-attr]
-            if leg is not None and leg.state is LegState.CONNECTING:
-                leg.state = LegState.CONFIRMED
-                leg.bye()
-                leg.owner.leg_ended(leg, "no-ack")
-        elif kind is StrayResponse:
-            response = event.response  # type: ignore[union-attr]
-            log.debug("stray %d for %s", response.status, response.call_id)
+
+    def _on_ack(self, event: AckReceived) -> None:
+        leg = self._dialogs.get(incoming_request_dialog_id(event.request))
+        if leg is not None:
+            leg.on_ack(event.request)
+
+    def _on_cancel(self, event: CancelReceived) -> None:
+        leg = self._invites.get(event.transaction)
+        if leg is not None:
+            leg.on_cancel()
+
+    def _on_ack_timeout(self, event: AckTimeout) -> None:
+        leg = self._invites.get(event.transaction)
+        if leg is not None and leg.state is LegState.CONNECTING:
+            leg.state = LegState.CONFIRMED
+            leg.bye()
+            leg.owner.leg_ended(leg, "no-ack")
+
+    def _on_stray(self, event: StrayResponse) -> None:
+        log.debug("stray %d for %s", event.response.status, event.response.call_id)
 
     def _request(self, event: RequestReceived) -> None:
         request = event.request
@@ -491,6 +497,18 @@ class CallManager:
         """Hang up every call (service shutdown)."""
         for call in list(self.calls.values()):
             call.end(None, status=503, reason="shutdown")
+
+
+_EVENT_HANDLERS: dict[type, Callable[[CallManager, Any], None]] = {
+    ResponseReceived: CallManager._on_response,
+    RequestReceived: CallManager._request,
+    AckReceived: CallManager._on_ack,
+    CancelReceived: CallManager._on_cancel,
+    TransactionTimeout: CallManager._on_failure,
+    TransportFailure: CallManager._on_failure,
+    AckTimeout: CallManager._on_ack_timeout,
+    StrayResponse: CallManager._on_stray,
+}
 
 
 def _user_part(text: str) -> str:

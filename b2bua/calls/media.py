@@ -22,7 +22,7 @@ from b2bua.sdp.negotiate import (
     offer_for_other_leg,
     parse_answer,
 )
-from b2bua.sdp.session import SessionDescription
+from b2bua.sdp.session import Codec, SessionDescription
 
 if TYPE_CHECKING:
     from b2bua.calls.leg import Leg
@@ -73,7 +73,7 @@ class CallMedia:
         that codec alone."""
         self.attach(leg)
         assert leg.session is not None
-        codecs = (PCMA, PCMU) if codec == "PCMA" else (PCMU, PCMA)
+        codecs: tuple[Codec, ...] = (PCMA, PCMU) if codec == "PCMA" else (PCMU, PCMA)
         if only and codec is not None:
             codecs = codecs[:1]
         offer = create_offer(leg.session, port=self.port(leg), codecs=codecs)
