@@ -90,6 +90,7 @@ class CallManager:
         self.wall = wall
         settings = config()
         self.media = CallMedia(engine, settings.media.sdp_address)
+        self.media.on_release = lambda stream: self._streams.pop(stream, None)
         self.offers = OfferRelay(self.media)
         self.router = Router(config, store)
         self.timers = SessionTimers(self)
@@ -257,8 +258,6 @@ class CallManager:
         self.calls.pop(call.id, None)
         for leg in call.legs():
             self.party_left(call, leg)
-            if leg.stream is not None:
-                self._streams.pop(leg.stream, None)
 
     # -- SIP events --------------------------------------------------------------------------
 

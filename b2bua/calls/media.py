@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from b2bua.sdp.negotiate import (
@@ -40,6 +41,8 @@ class CallMedia:
         self.address = address
         self.rng = rng or random.SystemRandom()
         self.rtp_timeout = rtp_timeout
+        self.on_release: Callable[[int], None] = lambda stream: None
+        """Told each stream id released (the call manager forgets its index entry)."""
 
     def attach(self, leg: Leg) -> int:
         """Give `leg` its RTP stream and its SDP session (idempotent)."""
@@ -51,6 +54,7 @@ class CallMedia:
     def release(self, leg: Leg) -> None:
         if leg.stream is not None:
             self.engine.release(leg.stream)
+            self.on_release(leg.stream)
             leg.stream = None
 
     def port(self, leg: Leg) -> int:

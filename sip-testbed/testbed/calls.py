@@ -101,3 +101,14 @@ async def until(predicate: Any, timeout: float = 10.0, step: float = 0.05) -> An
         if loop.time() > deadline:
             raise TimeoutError(f"condition not met within {timeout}s")
         await asyncio.sleep(step)
+
+
+def assert_nothing_left(service: Any) -> None:
+    """After every call ended, the service holds no call, leg, dialog or media stream."""
+    calls = service.calls
+    left = {
+        "calls": list(calls.calls), "dialogs": list(calls._dialogs),
+        "streams": list(calls._streams), "media legs": list(service.engine._legs),
+        "busy": dict(calls.busy),
+    }
+    assert not any(left.values()), f"left behind: {left}"

@@ -12,6 +12,7 @@ import pytest
 from testbed.calls import (
     CLIENT_NUMBER,
     api,
+    assert_nothing_left,
     baresip_phone,
     events,
     info_phone,
@@ -189,6 +190,8 @@ async def test_scenario_key_hands_the_client_to_the_scenario(
     answered = events(detail, "answered")
     assert [a["extension"] for a in answered] == ["101", "102"]
     assert detail.call.employee == "102"
+    await until(lambda: not service.calls.calls)
+    assert_nothing_left(service)
 
 
 def heard(phone: Any) -> Any:
@@ -197,6 +200,7 @@ def heard(phone: Any) -> Any:
     [path] = phone.heard_files()
     samples, rate = read_wav(path)
     return samples[:, 0], rate
+
 
 
 async def test_trainer_whispers_only_to_the_employee(service: Any, tmp_path: Path) -> None:
@@ -234,6 +238,9 @@ async def test_trainer_whispers_only_to_the_employee(service: Any, tmp_path: Pat
     samples, rate = heard(client)
     assert tone_level(samples, rate, 1100) > 0.5  # the client hears the employee
     assert tone_level(samples, rate, 1700) < 0.005  # and never the trainer
+    await until(lambda: not service.calls.calls)
+    assert_nothing_left(service)
+
 
 
 async def test_record_key_records_client_left_employee_right(
@@ -290,6 +297,9 @@ async def test_move_key_moves_the_call_to_another_device(service: Any, tmp_path:
     assert option_events(detail, "move")[0]["ok"]
     [media] = events(detail, "media")
     assert media["caller"]["sent"] > 100  # the client kept hearing audio through the move
+    await until(lambda: not service.calls.calls)
+    assert_nothing_left(service)
+
 
 
 async def test_transfer_to_a_colleague_blind(service: Any, tmp_path: Path) -> None:
@@ -313,6 +323,9 @@ async def test_transfer_to_a_colleague_blind(service: Any, tmp_path: Path) -> No
     assert stages == ["started", "dialing", "completed"]
     assert detail.call.employee == "102"
     assert [e["digit"] for e in events(detail, "key")] == ["#", "1", "0", "2"]
+    await until(lambda: not service.calls.calls)
+    assert_nothing_left(service)
+
 
 
 async def test_transfer_to_nobody_gives_the_client_back(service: Any, tmp_path: Path) -> None:
@@ -332,6 +345,9 @@ async def test_transfer_to_nobody_gives_the_client_back(service: Any, tmp_path: 
     stages = [e["stage"] for e in events(detail, "transfer")]
     assert stages == ["started", "failed", "returned"]
     assert detail.call.employee == "101" and detail.call.hangup_side == "caller"
+    await until(lambda: not service.calls.calls)
+    assert_nothing_left(service)
+
 
 
 async def test_failing_option_never_drops_the_client(service: Any, tmp_path: Path) -> None:
