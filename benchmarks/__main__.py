@@ -10,7 +10,8 @@ table with the B2BUA's figures and their ratios to SIPp's, and writes
 run is bounded in count and time. ``all`` runs every command with its default sizes (about
 20 minutes, half of it the 10-minute soak).
 
-The B2BUA is imported from this checkout, or from ``--source DIR`` (e.g. an exported commit).
+The B2BUA is imported from this checkout, from ``--source DIR``, or from ``--commit REV``
+(that commit's packages exported with ``git archive``: stable while others edit the checkout).
 Profiling: ``--py-spy DIR`` (py-spy samples of every B2BUA step; the summary of the busiest
 held step is printed), or ``B2BUA_PROFILE=FILE`` in the environment (cProfile of the whole
 service, read with ``python -m pstats FILE``).
@@ -19,8 +20,12 @@ service, read with ``python -m pstats FILE``).
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
+import shutil
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -56,6 +61,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                              "directory, removed after the run)")
     parser.add_argument("--source", type=Path, default=ROOT, metavar="DIR",
                         help="import the b2bua and dsp packages from DIR (default: this checkout)")
+    parser.add_argument("--commit", metavar="REV",
+                        help="benchmark the B2BUA of this commit (exported with git archive "
+                             "into a temporary directory; overrides --source)")
     parser.add_argument("--results", type=Path, metavar="DIR",
                         help="write JSON and PNG here (default: benchmarks/results)")
     parser.add_argument("--py-spy", type=Path, metavar="DIR",
@@ -105,9 +113,25 @@ def _add_commands(commands: Any) -> None:
     _common(everything)
 
 
+def _export(commit: str) -> tuple[Path, str]:
+    """The b2bua and dsp packages of `commit`, in a temporary directory (removed at exit)."""
+    full = subprocess.run(["git", "rev-parse", "--short", commit], cwd=ROOT, check=True,
+                          capture_output=True, text=True).stdout.strip()
+    target = Path(tempfile.mkdtemp(prefix=f"b2bua-{full}-"))
+    atexit.register(shutil.rmtree, target, True)
+    archive = subprocess.run(["git", "archive", full, "b2bua", "dsp"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    say(f"benchmarking the B2BUA of commit {full} (exported to {target})")
+    return target, full
+
+
 def _options(args: argparse.Namespace) -> Options:
     profile = os.environ.get(PROFILE_ENV)
-    return Options(workdir=args.workdir, source=args.source, results=args.results,
+    source, commit = args.source, None
+    if args.commit:
+        source, commit = _export(args.commit)
+    return Options(workdir=args.workdir, source=source, commit=commit, results=args.results,
                    profile=Path(profile) if profile else None, py_spy=args.py_spy)
 
 
@@ -148,7 +172,15 @@ def _all(args: argparse.Namespace) -> Any:
         started = time.monotonic()
         results[name] = run()
         say(f"=== {name} took {time.monotonic() - started:.0f} s")
+    print("\nverdicts:")
+    for name, data in results.items():
+        figures = ", ".join(f"{key}={_short(value)}" for key, value in data["verdict"].items())
+        print(f"  {name}: {figures}")
     return results
+
+
+def _short(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {

@@ -32,12 +32,17 @@ class Options:
     workdir: Path | None = None
     """Keep SIPp's and the B2BUA's files here (default: a temporary directory, removed)."""
     source: Path = ROOT
+    commit: str | None = None
+    """The commit exported into `source` (``--commit``), recorded with the figures."""
     results: Path | None = None
     """Where JSON and PNG files go (default: benchmarks/results)."""
     profile: Path | None = None
     """Run the B2BUA under cProfile, statistics written here (B2BUA_PROFILE)."""
     py_spy: Path | None = None
     """Record the B2BUA with py-spy during every step, files here."""
+
+    def describe_source(self) -> dict[str, str | None]:
+        return {"path": str(self.source), "commit": self.commit}
 
     @property
     def results_dir(self) -> Path:

@@ -193,6 +193,6 @@ def plot(data: dict[str, Any], directory: Path) -> str:
 def main(options: Options, settings: KeysSettings) -> dict[str, Any]:
     data = run(options, settings)
     data["plot"] = plot(data, options.results_dir)
-    path = write_json("keys", data, options.results_dir)
+    path = write_json("keys", data, options.results_dir, options.describe_source())
     say(f"wrote {path} and {data['plot']}")
     return data

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SAMPLE_RATE = 100
+ENTRY_FRAMES = 5
+"""Frames on every stack of ``b2bua serve`` (module, main, _serve, _run_loop, Runner.run),
+left out of the inclusive ranking."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class PySpy:
         assert self.binary is not None
         return subprocess.Popen(
             [self.binary, "record", "--pid", str(pid), "--rate", str(SAMPLE_RATE),
-             "--duration", str(int(seconds)), "--format", "raw", "--nonblocking",
+             "--duration", str(int(seconds)), "--format", "raw", "--nonblocking", "--function",
              "--output", str(self.path(name))],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -90,11 +93,11 @@ class PySpy:
                 recording.kill()
                 recording.wait()
 
-    def summary(self, name: str, top: int = 15) -> ProfileSummary | None:
+    def summary(self, name: str, top: int = 20) -> ProfileSummary | None:
         path = self.path(name)
         if not path.exists():
             return None
-        return parse_collapsed(path.read_text(errors="replace"), top)
+        return parse_collapsed(path.read_text(errors="replace"), top, skip=ENTRY_FRAMES)
 
 
 def print_summary(summary: ProfileSummary, title: str) -> None:

@@ -30,7 +30,7 @@ from benchmarks.load.steps import MAX_FAILED, StepResult, plot_steps, print_step
 class RegisterSettings:
     employees: int = 2000
     ladder: tuple[float, ...] = (250, 500, 1000, 1500, 2000, 3000, 4000)
-    step_seconds: float = 6.0
+    step_seconds: float = 5.0
     resolution: float = 0.1
     max_steps: int = 7
     settle_seconds: float = 1.0
@@ -103,6 +103,6 @@ def main(options: Options, settings: RegisterSettings) -> dict[str, Any]:
         data, options.results_dir, "register", "registrations", "REGISTER→200",
         f"Registration storm, {settings.employees} extensions with MD5 digest: "
         f"{data['verdict']['highest_rate_held']:.0f}/s held (< 0.5 % failed)")
-    path = write_json("register", data, options.results_dir)
+    path = write_json("register", data, options.results_dir, options.describe_source())
     say(f"wrote {path} and {data['plot']}")
     return data

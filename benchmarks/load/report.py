@@ -93,11 +93,13 @@ def result_path(command: str, suffix: str, directory: Path = RESULTS) -> Path:
     return directory / f"{command}-{datetime.now():%Y-%m-%d}.{suffix}"
 
 
-def write_json(command: str, data: dict[str, Any], directory: Path = RESULTS) -> Path:
+def write_json(command: str, data: dict[str, Any], directory: Path = RESULTS,
+               source: dict[str, Any] | None = None) -> Path:
+    """`data` with when, where and what was measured, as ``<command>-<date>.json``."""
     directory.mkdir(parents=True, exist_ok=True)
     path = result_path(command, "json", directory)
     payload = {"command": command, "measured_at": datetime.now().isoformat(timespec="seconds"),
-               "machine": machine(), **data}
+               "machine": machine(), "b2bua_source": source or {}, **data}
     path.write_text(json.dumps(_clean(payload), indent=2) + "\n")
     return path
 

@@ -34,7 +34,7 @@ class SoakSettings:
     hold_seconds: float = 20.0
     sample_seconds: float = 10.0
     warmup_minutes: float = 2.0
-    direct_minutes: float = 1.0
+    direct_minutes: float = 0.5
 
     @property
     def employees(self) -> int:
@@ -189,6 +189,6 @@ def plot(data: dict[str, Any], directory: Path) -> str:
 def main(options: Options, settings: SoakSettings) -> dict[str, Any]:
     data = run(options, settings)
     data["plot"] = plot(data, options.results_dir)
-    path = write_json("soak", data, options.results_dir)
+    path = write_json("soak", data, options.results_dir, options.describe_source())
     say(f"wrote {path} and {data['plot']}")
     return data
