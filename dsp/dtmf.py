@@ -49,7 +49,17 @@ from dsp.dtmf_analysis import (
     locate_up,
 )
 from dsp.dtmf_history import AnalysisWindow, BlockHistory
-from dsp.dtmf_tables import ACTION, HOLD_RUN_BLOCKS, NEXT, RETRY_STATE, Action, State
+from dsp.dtmf_keys import KeyTables
+from dsp.dtmf_tables import (
+    CODES,
+    HOLD_RUN_BLOCKS,
+    KEYED_ACTION,
+    KEYED_NEXT,
+    RETRY_STATE,
+    Action,
+    State,
+    keyed_position,
+)
 from dsp.goertzel import BlockFramer, FilterBank
 from dsp.tones import DBM0_RMS, DTMF_COLUMN_HZ, DTMF_ROW_HZ
 
@@ -58,16 +68,22 @@ BLOCK_TONE_SHARE_DB = -2.5  # screen: the key's two bins hold >= this share of b
 PAIR_TONE_SHARE_DB = -3.0  # screen, a hit after a hit: the same over the 10 ms of both
 SCREEN_LEVEL_DBM0 = -43.0  # screen: each bin's tone level floor (the analysis uses -40)
 SCREEN_TWIST_DB = 16.0  # screen: the weaker bin within this of the stronger (one tone is no key)
-HISTORY_BLOCKS = 20  # block features kept for the analysis (100 ms)
-STEP_BLOCKS = 4  # the state loop settles its analyses every 4 blocks (20 ms)
+HISTORY_BLOCKS = 20  # blocks an analysis window looks at (100 ms)
+STEP_BLOCKS = 4  # blocks screened, advanced and settled together (20 ms)
+RING_BLOCKS = HISTORY_BLOCKS + STEP_BLOCKS  # block features kept per channel
+BLOCKWISE_CHANNELS = 16384  # up to here the bank runs block by block straight into the ring
 
 KeyKind = Literal["down", "up"]
 Samples = npt.NDArray[np.int16] | npt.NDArray[np.float32]
 Item = TypeVar("Item", bound=np.generic)
-# (block within the step, live rows, their actions, their keys) noted by the state loop
-Mark = tuple[int, npt.NDArray[np.intp], npt.NDArray[np.int8], npt.NDArray[np.int8]]
-# plain ints for the state loop (an enum member lookup per block costs more than the ops)
-_IDLE, _START, _ANALYSE = int(State.IDLE), int(Action.START), int(Action.ANALYSE)
+Ints = npt.NDArray[np.intp]
+F32 = npt.NDArray[np.float32]
+Codes = npt.NDArray[np.int8]
+# (block within the step, live rows, their actions, their table indices) noted by the loop
+Mark = tuple[int, Ints, npt.NDArray[np.int8], Ints]
+_LIVE = CODES * CODES  # loop positions from here on are past IDLE
+_PENDING = int(State.PENDING)
+_ANALYSE, _UP = int(Action.ANALYSE), int(Action.UP)
 
 
 @dataclass(frozen=True)
@@ -78,6 +94,31 @@ class DtmfEvent:
     digit: str
     kind: KeyKind
     position: int  # sample index in that channel's stream since its last reset
+
+
+@dataclass(frozen=True)
+class _Blocks:
+    """The blocks of one step: ``count`` blocks from global block ``first`` of every channel.
+
+    Rows number the step's blocks block-major (``block * channels + channel``), as the ring
+    holds them; ``frames`` are the call's samples, channel-major.
+    """
+
+    first: int
+    count: int
+    slots: slice | Ints  # the ring slots of the step's blocks
+    frames: F32  # (C * m, B) the call's blocks
+    frame_stride: int  # m: a channel's next row in ``frames``
+    frame_first: int  # the step's first block within the call
+
+    def ring_rows(self, rows: Ints, channels: int) -> Ints:
+        """Rows ``slot * C + channel`` of the flattened ring for the step's ``rows``."""
+        if isinstance(self.slots, slice):
+            shifted: Ints = rows + self.slots.start * channels
+            return shifted
+        block, channel = np.divmod(rows, channels)
+        wrapped: Ints = self.slots.take(block) * channels + channel
+        return wrapped
 
 
 class DtmfDetector:
@@ -102,27 +143,24 @@ class DtmfDetector:
             block,
             sample_rate,
         )
+        self._tables = KeyTables.build(self._bank, self._overtones)
         self._framer = BlockFramer(channels, block)
-        self._history = BlockHistory(HISTORY_BLOCKS)
-        keys = np.arange(16)
-        self._unmixing = self._bank.unmixing(keys // 4, 4 + keys % 4)  # per key index
-        share = 10.0 ** (BLOCK_TONE_SHARE_DB / 10.0)
-        self._share = np.float32(share)
+        self._history = BlockHistory(channels, RING_BLOCKS, HISTORY_BLOCKS, 2 * self._bank.size)
+        self._loud = np.zeros((RING_BLOCKS, channels), dtype=bool)  # passed the screen
+        self._share = np.float32(10.0 ** (BLOCK_TONE_SHARE_DB / 10.0))
         self._pair_share = np.float32(10.0 ** (PAIR_TONE_SHARE_DB / 10.0))
         self._pair_weights = self._bank.pair_weights()
         self._floor = np.float32(block * DBM0_RMS**2 * 10.0 ** (SCREEN_LEVEL_DBM0 / 10.0))
         self._twist = np.float32(10.0 ** (-SCREEN_TWIST_DB / 10.0))
-        self._last_coefficients = np.zeros((channels, 2 * self._bank.size), dtype=np.float32)
-        self._last_energies = np.zeros(channels, dtype=np.float32)
-        self._last_hits = np.zeros(channels, dtype=bool)
+        self._ones = np.ones(block, dtype=np.float32)
+        self._two, self._tiny = np.float32(2.0), np.float32(1e-9)
         self._decoded = np.empty((0, 0), dtype=np.float32)  # G.711 decoding buffer, reused
-        self._state = np.zeros(channels, dtype=np.int8)
-        self._digit = np.full(channels, -1, dtype=np.int8)
+        self._position = np.zeros(channels, dtype=np.intp)  # state loop position (IDLE)
         self._origin = np.zeros(channels, dtype=np.int64)
 
     @property
     def channels(self) -> int:
-        return int(self._state.size)
+        return int(self._position.size)
 
     def process(self, block: npt.NDArray[np.int16] | npt.NDArray[np.float32]) -> list[DtmfEvent]:
         """Feed the next ``n`` samples of every channel; return the key events they complete."""
@@ -133,31 +171,23 @@ class DtmfDetector:
             raise TypeError(f"samples must be int16 or float32, got {array.dtype}")
         first = self._framer.blocks
         frames, m = self._framer.push(cast(Samples, array))
-        if m == 0 or self.channels == 0:
-            return []
-        coefficients = self._bank.coefficients(frames)
-        energies = FilterBank.energies(frames)
-        hit = self._screen(coefficients, energies)
-        code = self._keys(coefficients, energies, hit, m)
-        overtones = np.zeros((frames.shape[0], 2 * self._overtones.size), dtype=np.float32)
-        rows = np.flatnonzero(hit)
-        if rows.size:
-            overtones[rows] = self._overtones.coefficients(frames[rows])
-        self._history.append(
-            first,
-            coefficients.reshape(self.channels, m, -1),
-            energies.reshape(self.channels, m),
-            code.reshape(self.channels, m),
-            overtones.reshape(self.channels, m, -1),
-        )
-        hits, codes = hit.reshape(self.channels, m), code.reshape(self.channels, m)
-        self._last_coefficients = coefficients.reshape(self.channels, m, -1)[:, -1]
-        self._last_energies = energies.reshape(self.channels, m)[:, -1]
-        self._last_hits = hits[:, -1]
         events: list[DtmfEvent] = []
+        if m == 0 or self.channels == 0:
+            return events
+        channels = self.channels
+        blockwise = channels <= BLOCKWISE_CHANNELS
+        whole = None if blockwise else self._bank.coefficients(frames).reshape(channels, m, -1)
         for step in range(0, m, STEP_BLOCKS):
-            end = step + STEP_BLOCKS
-            self._advance(first + step, hits[:, step:end], codes[:, step:end], events)
+            count = min(STEP_BLOCKS, m - step)
+            blocks = _Blocks(first + step, count, self._slots(first + step, count), frames, m, step)
+            if whole is None:
+                self._bank_blockwise(blocks)
+            else:
+                self._history.coefficients[blocks.slots] = whole[:, step : step + count].transpose(
+                    1, 0, 2
+                )
+            codes = self._screen(blocks)
+            self._advance(blocks.first, codes, events)
         return events
 
     def process_codes(self, codes: npt.NDArray[np.uint8], law: g711.Law) -> list[DtmfEvent]:
@@ -171,8 +201,7 @@ class DtmfDetector:
         index = np.asarray(channels, dtype=np.intp)
         if index.size and (index.min() < 0 or index.max() >= self.channels):
             raise IndexError("channel out of range")
-        self._state[index] = State.IDLE
-        self._digit[index] = -1
+        self._position[index] = keyed_position(State.IDLE, -1)
         self._origin[index] = self._framer.samples
         self._framer.clear(index)
 
@@ -182,153 +211,181 @@ class DtmfDetector:
             raise ValueError("channels must not be negative")
         old = self.channels
         self._framer.resize(channels)
-        self._state = _resized(self._state, channels, State.IDLE)
-        self._digit = _resized(self._digit, channels, -1)
+        self._history.resize(channels)
+        loud = np.zeros((RING_BLOCKS, channels), dtype=bool)
+        loud[:, : min(channels, old)] = self._loud[:, : min(channels, old)]
+        self._loud = loud
+        self._position = _resized(self._position, channels, int(keyed_position(State.IDLE, -1)))
         self._origin = _resized(self._origin, channels, self._framer.samples)
-        self._last_energies = _resized(self._last_energies, channels, 0)
-        self._last_hits = _resized(self._last_hits, channels, 0)
-        last = np.zeros((channels, 2 * self._bank.size), dtype=np.float32)
-        last[: min(channels, old)] = self._last_coefficients[: min(channels, old)]
-        self._last_coefficients = last
         if channels > old:
             self._framer.clear(np.arange(old, channels))
 
-    def _screen(
-        self, coefficients: npt.NDArray[np.float32], energies: npt.NDArray[np.float32]
-    ) -> npt.NDArray[np.bool_]:
-        """Per block: do the strongest row and column bins hold the block's energy?"""
-        half = self._bank.size
+    @staticmethod
+    def _slots(first: int, count: int) -> slice | Ints:
+        start = first % RING_BLOCKS
+        if start + count <= RING_BLOCKS:
+            return slice(start, start + count)
+        return (first + np.arange(count)) % RING_BLOCKS
+
+    def _bank_blockwise(self, blocks: _Blocks) -> None:
+        """The step's coefficients, block by block, written straight into their ring slots."""
+        frames = blocks.frames.reshape(self.channels, -1, self.block_size)
+        step = blocks.frame_first
+        for b in range(blocks.count):
+            slot = (blocks.first + b) % RING_BLOCKS
+            np.matmul(frames[:, step + b], self._bank.weights, out=self._history.coefficients[slot])
+
+    def _screen(self, blocks: _Blocks) -> Codes:
+        """(count, C) key index of each block of the step, -1 for none; into the ring too.
+
+        A block passes when its strongest row and column bins are loud enough, within the
+        twist of each other and hold the block's energy (computed for the blocks that pass
+        the first two checks only). Its key is then read by :meth:`_keys`.
+        """
+        history, channels = self._history, self.channels
+        coefficients = history.coefficients[blocks.slots].reshape(-1, 2 * self._bank.size)
+        half, total = self._bank.size, coefficients.shape[0]
         squares = np.square(coefficients)
-        power = np.empty((half, squares.shape[0]), dtype=np.float32)  # rows contiguous
+        power = np.empty((half, total), dtype=np.float32)  # rows contiguous
         np.add(squares[:, :half].T, squares[:, half:].T, out=power)
         row = np.maximum(np.maximum(power[0], power[1]), np.maximum(power[2], power[3]))
         col = np.maximum(np.maximum(power[4], power[5]), np.maximum(power[6], power[7]))
         weaker = np.minimum(row, col)
-        hit: npt.NDArray[np.bool_] = weaker >= self._floor
-        hit &= weaker >= np.maximum(row, col) * self._twist
-        hit &= (row + col) >= energies * self._share
-        return hit
+        level = weaker >= self._floor
+        level &= weaker >= np.maximum(row, col) * self._twist
+        rows = np.flatnonzero(level)  # block * C + channel
+        ring = blocks.ring_rows(rows, channels)
+        block, channel = np.divmod(rows, channels)
+        frame_rows = channel * blocks.frame_stride + (blocks.frame_first + block)
+        picked = blocks.frames.take(frame_rows, axis=0)
+        energy = np.square(picked) @ self._ones
+        history.energies.reshape(-1).put(ring, energy)
+        held = np.flatnonzero((row.take(rows) + col.take(rows)) >= energy * self._share)
+        loud_step = self._loud[blocks.slots]
+        loud_step[...] = False
+        loud_step.reshape(-1).put(rows.take(held), True)
+        if isinstance(blocks.slots, np.ndarray):
+            self._loud[blocks.slots] = loud_step
+        codes = np.full(total, -1, dtype=np.int8)
+        if held.size:
+            ring_held = ring.take(held)
+            keyed = self._keys(coefficients, rows.take(held), ring_held)
+            codes.put(rows.take(held), keyed)
+            steady = np.flatnonzero(keyed >= 0)
+            if steady.size:
+                self._overtone_bins(picked.take(held.take(steady), axis=0), keyed.take(steady),
+                                    ring_held.take(steady))  # fmt: skip
+        step_codes = codes.reshape(blocks.count, channels)
+        history.codes[blocks.slots] = step_codes
+        return step_codes
 
-    def _keys(
-        self,
-        coefficients: npt.NDArray[np.float32],
-        energies: npt.NDArray[np.float32],
-        hit: npt.NDArray[np.bool_],
-        m: int,
-    ) -> npt.NDArray[np.int8]:
-        """Key index (row * 4 + column) of each hit block, else -1; clears unsteady hits.
+    def _keys(self, coefficients: F32, rows: Ints, ring: Ints) -> Codes:
+        """Key index (row * 4 + column) of the loud blocks ``rows`` (ring rows ``ring``); -1
+        if unsteady.
 
         5 ms bins are too wide to tell neighbouring rows apart reliably, so the key is read
         from the 10 ms window made of the block and the one before it (derotated sum). When
-        the block before was a hit too, the two strongest 10 ms bins must also hold
+        the block before was loud too, the two strongest 10 ms bins must also hold
         ``PAIR_TONE_SHARE_DB`` of the 10 ms energy: a DTMF tone does, speech rarely does.
         """
-        code = np.full(hit.shape, -1, dtype=np.int8)
-        rows = np.flatnonzero(hit)
-        if rows.size == 0:
-            return code
-        before = np.maximum(rows - 1, 0)
-        pair = np.concatenate([coefficients[before], coefficients[rows]], axis=1)
-        previous_energy, previous_hit = energies[before], hit[before]
-        starts = np.flatnonzero(rows % m == 0)
-        if starts.size:  # the block before is the last one of the previous call
-            channels = rows[starts] // m
-            pair[starts, : pair.shape[1] // 2] = self._last_coefficients[channels]
-            previous_energy[starts] = self._last_energies[channels]
-            previous_hit[starts] = self._last_hits[channels]
+        history = self._history
+        before = ring - self.channels
+        before %= RING_BLOCKS * self.channels
+        half = coefficients.shape[1]
+        pair = np.empty((rows.size, 2 * half), dtype=np.float32)
+        pair[:, :half] = history.coefficients.reshape(-1, half).take(before, axis=0)
+        pair[:, half:] = coefficients.take(rows, axis=0)
+        energies = history.energies.reshape(-1)
+        both = energies.take(before) + energies.take(ring)
         squares = np.square(pair @ self._pair_weights)  # 10 ms coefficients, (rows, 16)
-        half = self._bank.size
-        power = squares[:, :half] + squares[:, half:]
-        row, col = power[:, :4], power[:, 4:]
-        share = (row.max(1) + col.max(1)) / (2.0 * (previous_energy + energies[rows]) + 1e-9)
-        steady = ~previous_hit | (share >= self._pair_share)
-        hit[rows] = steady
-        code[rows] = np.where(steady, row.argmax(1) * 4 + col.argmax(1), -1)
-        return code
+        power = (squares[:, : half // 2] + squares[:, half // 2 :]).T.copy()  # (8, rows)
+        row = np.maximum(np.maximum(power[0], power[1]), np.maximum(power[2], power[3]))
+        col = np.maximum(np.maximum(power[4], power[5]), np.maximum(power[6], power[7]))
+        key = power[:4].argmax(0) * 4 + power[4:].argmax(0)
+        share = (row + col) / (both * self._two + self._tiny)
+        steady = share >= self._pair_share
+        steady |= ~self._loud.reshape(-1).take(before)
+        keyed: Codes = np.where(steady, key, -1).astype(np.int8)
+        return keyed
 
-    def _advance(
-        self,
-        first: int,
-        hit: npt.NDArray[np.bool_],
-        code: npt.NDArray[np.int8],
-        events: list[DtmfEvent],
-    ) -> None:
-        """Run the state table over up to STEP_BLOCKS new blocks of the live channels.
+    def _overtone_bins(self, frames: F32, keys: Codes, ring: Ints) -> None:
+        """Each key block's overtone bins of its own key, into the ring."""
+        values = self._overtones.coefficients(frames)
+        columns = self._tables.columns[keys]
+        picked = values[np.arange(keys.size)[:, None], columns]
+        self._history.overtones.reshape(-1, 4)[ring] = picked
+
+    def _advance(self, first: int, codes: Codes, events: list[DtmfEvent]) -> None:
+        """Run the state table over the step's blocks (``codes``, (count, C)) of the live
+        channels.
 
         Analyses and key-ups met on the way are marked and settled together afterwards: in
         so few blocks a channel meets at most one of them, and a key accepted at a block
         cannot end (or start again) before the step is over.
         """
-        live = np.flatnonzero((self._state != _IDLE) | hit.any(axis=1))
+        running = self._position >= _LIVE
+        running |= (codes >= 0).any(axis=0)
+        live = np.flatnonzero(running)
         if live.size == 0:
             return
-        state = self._state[live]
-        digit = self._digit[live]
-        hit_live, code_live = hit[live], code[live]
+        position = self._position[live]
+        inputs = codes[:, live].astype(np.intp) + 1  # (blocks, live): 0 no key, else key + 1
         marks: list[Mark] = []
-        for b in range(hit.shape[1]):
-            hit_b, code_b = hit_live[:, b], code_live[:, b]
-            other = hit_b & (code_b != digit)
-            index = state.astype(np.intp) * 3 + hit_b + other
-            action = ACTION[index]
-            state = NEXT[index]
-            np.copyto(digit, code_b, where=action == _START)
-            if action.max() >= _ANALYSE:
-                rows = np.flatnonzero(action >= _ANALYSE)
-                marks.append((b, rows, action[rows], digit[rows]))
+        for b in range(codes.shape[0]):
+            index = position + inputs[b]
+            position = KEYED_NEXT[index]
+            action = KEYED_ACTION[index]
+            noted = np.flatnonzero(action >= _ANALYSE)
+            if noted.size:
+                marks.append((b, noted, action[noted], index[noted]))
         if marks:
-            step = _Step(first, live, state, digit, hit_live, code_live)
-            self._settle(step, marks, events)
-        self._state[live] = state
-        self._digit[live] = digit
+            position = self._settle(_Step(first, live, position, inputs), marks, events)
+        self._position[live] = position
 
-    def _settle(
-        self,
-        step: _Step,
-        marks: list[Mark],
-        events: list[DtmfEvent],
-    ) -> None:
-        """Locate the key-ups and analyse the ripe candidates marked during a step."""
-        block = np.concatenate([np.full(rows.size, b) for b, rows, _, _ in marks])
-        rows = np.concatenate([rows for _, rows, _, _ in marks])
-        action = np.concatenate([action for _, _, action, _ in marks])
-        digit = np.concatenate([digit for _, _, _, digit in marks])
-        up = action == Action.UP
+    def _settle(self, step: _Step, marks: list[Mark], events: list[DtmfEvent]) -> Ints:
+        """Locate the key-ups and analyse the ripe candidates marked during a step; return the
+        live channels' loop positions at the end of the step."""
+        if len(marks) == 1:
+            block = np.full(marks[0][1].size, marks[0][0])
+            rows, action, index = marks[0][1], marks[0][2], marks[0][3]
+        else:
+            block = np.concatenate([np.full(rows.size, b) for b, rows, _, _ in marks])
+            rows = np.concatenate([rows for _, rows, _, _ in marks])
+            action = np.concatenate([action for _, _, action, _ in marks])
+            index = np.concatenate([index for _, _, _, index in marks])
+        digit = (index // CODES) % CODES - 1
+        up = action == _UP
+        position = step.position
         if up.any():
             window = self._window(step, rows[up], block[up], digit[up])
-            self._emit(step.live[rows[up]], digit[up], "up", locate_up(window, self._bank), events)
-        ripe = ~up
-        if ripe.any():
-            window = self._window(step, rows[ripe], block[ripe], digit[ripe])
-            accepted, starts, run = analyse_down(window, self._bank, self._overtones)
-            failed = rows[ripe][~accepted]
-            waiting = failed[step.state[failed] == State.PENDING]
-            held = run[~accepted][step.state[failed] == State.PENDING] >= HOLD_RUN_BLOCKS
-            step.state[waiting] = np.where(held, State.HOLD, RETRY_STATE)
+            ends = locate_up(window, self._tables)
+            self._emit(step.live[rows[up]], digit[up], "up", ends, events)
+        if not up.all():
+            ripe = ~up
+            rows, block, digit = rows[ripe], block[ripe], digit[ripe]
+            window = self._window(step, rows, block, digit)
+            accepted, starts, run = analyse_down(window, self._tables)
+            failed, run = rows[~accepted], run[~accepted]
+            pending = position[failed] // _LIVE == _PENDING  # still waiting for this analysis
+            held = np.where(run[pending] >= HOLD_RUN_BLOCKS, State.HOLD, RETRY_STATE)
+            waiting = failed[pending]
+            position[waiting] = held * _LIVE + position[waiting] % _LIVE
             if accepted.any():
-                keys, since = rows[ripe][accepted], block[ripe][accepted]
-                step.digit[keys] = digit[ripe][accepted]
-                step.state[keys] = _replay_key(step, keys, since)
-                self._emit(step.live[keys], step.digit[keys], "down", starts[accepted], events)
+                keys = rows[accepted]
+                position[keys] = _replay_key(step, keys, block[accepted], digit[accepted])
+                self._emit(step.live[keys], digit[accepted], "down", starts[accepted], events)
+        return position
 
-    def _window(
-        self,
-        step: _Step,
-        rows: npt.NDArray[np.intp],
-        block: npt.NDArray[np.intp],
-        digit: npt.NDArray[np.int8],
-    ) -> AnalysisWindow:
+    def _window(self, step: _Step, rows: Ints, block: Ints, digit: Ints) -> AnalysisWindow:
         """The history window of some live rows, each ending at its own block of the step."""
         channels = step.live[rows]
         first_valid = -(-self._origin[channels] // self.block_size)  # origin's block or next
-        return self._history.window(
-            channels, step.first + block, digit, first_valid, self._unmixing, self.block_size
-        )
+        return self._history.window(channels, step.first + block, digit, first_valid, self._tables)
 
     def _emit(
         self,
-        channels: npt.NDArray[np.intp],
-        digit: npt.NDArray[np.int8],
+        channels: Ints,
+        digit: Ints,
         kind: KeyKind,
         positions: npt.NDArray[np.float64],
         events: list[DtmfEvent],
@@ -345,23 +402,18 @@ class _Step:
     """The live channels of one step of the state loop and their working state."""
 
     first: int  # global index of the step's first block
-    live: npt.NDArray[np.intp]
-    state: npt.NDArray[np.int8]
-    digit: npt.NDArray[np.int8]
-    hit: npt.NDArray[np.bool_]  # (live, blocks)
-    code: npt.NDArray[np.int8]  # (live, blocks)
+    live: Ints
+    position: Ints  # loop positions at the end of the step
+    inputs: Ints  # (blocks, live) block codes + 1
 
 
-def _replay_key(
-    step: _Step, rows: npt.NDArray[np.intp], since: npt.NDArray[np.intp]
-) -> npt.NDArray[np.int8]:
-    """State of keys accepted at block ``since``, replayed over the rest of the step."""
-    state = np.full(rows.size, State.KEY, dtype=np.int8)
-    for b in range(step.hit.shape[1]):
-        hit, code = step.hit[rows, b], step.code[rows, b]
-        index = state.astype(np.intp) * 3 + hit + (hit & (code != step.digit[rows]))
-        state = np.where(b > since, NEXT[index], state)
-    return state
+def _replay_key(step: _Step, rows: Ints, since: Ints, digit: Ints) -> Ints:
+    """Loop positions of keys accepted at block ``since``, replayed over the rest of the step."""
+    position = keyed_position(State.KEY, digit)
+    for b in range(step.inputs.shape[0]):
+        moved = KEYED_NEXT[position + step.inputs[b, rows]]
+        position = np.where(b > since, moved, position)
+    return position
 
 
 def _resized(array: npt.NDArray[Item], size: int, fill: int) -> npt.NDArray[Item]:

@@ -2,7 +2,10 @@
 
 Runs only for channels whose candidate key reached the hit count (key-down analysis) or whose
 key just ended (key-up position), on a window of the last block features kept by
-:class:`BlockHistory`.
+:class:`BlockHistory`. A step's candidates are analysed together; the cost is a fixed number
+of small numpy operations per step (about a hundred and fifty for a key, thirty for a
+candidate rejected by its first frequency estimate), so every constant comes from a table:
+the keys' bins from :class:`KeyTables`, the blocks an analysis uses from :func:`_span_tables`.
 
 The analysis of a candidate uses the *interior* blocks of its current run of hits (all but
 the run's first block, which may be partly silent, and the newest block, which may be the
@@ -17,25 +20,30 @@ tone:
 - the blocks are unmixed again at the measured frequencies, derotated, and averaged: a
   coherent long-window estimate of the tone's complex amplitude.
 
-A candidate whose first fit is far from a key ends there (most talk-off candidates do).
-The two fitted sines' energy over the interior (in closed form, cross terms included)
-against the measured energy gives the share of energy they do not explain; the energy at
-the tones' overtones, after subtracting the fitted tones' own leakage, must be small too.
+A candidate whose first frequency estimate is far from a key ends there (most talk-off
+candidates do). The two fitted sines' energy over the interior (in closed form, cross terms
+included) against the measured energy gives the share of energy they do not explain; the
+energy at the tones' overtones, after subtracting the fitted tones' own leakage, must be
+small too.
 
 Start and end are found to the sample: the fitted two-tone signal is cut at each sample of
 the two edge blocks, and the cut whose bins best match the observed ones wins.
+
+Constants that meet arrays are 0-d arrays of the arrays' type: numpy spends more on a
+Python scalar, or on a real-to-complex promotion, than on the arithmetic of these small arrays.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from dsp.dtmf_history import AnalysisWindow, unmix
+from dsp.dtmf_history import AnalysisWindow
+from dsp.dtmf_keys import KeyTables
 from dsp.dtmf_tables import GAP_BLOCKS
-from dsp.goertzel import FilterBank, block_gain, frequency_offset_hz
 from dsp.tones import DBM0_RMS, DTMF_KEYPAD
 
 DIGITS = "".join(DTMF_KEYPAD)  # key index = row * 4 + column
@@ -56,189 +64,255 @@ ROUGH_MARGIN_PCT = 0.5  # a first fit further off than tolerance + this ends the
 F64 = npt.NDArray[np.float64]
 C128 = npt.NDArray[np.complex128]
 Bools = npt.NDArray[np.bool_]
+Ints = npt.NDArray[np.intp]
+
+
+# the checks as limits on (offset, offset, drift, drift) in percent of the bin frequency
+_PCT_LIMITS = np.array([FREQ_TOLERANCE_PCT] * 2 + [DRIFT_MAX_PCT] * 2)
+_ROUGH_LIMIT = np.array(FREQ_TOLERANCE_PCT + ROUGH_MARGIN_PCT)
+# (row power, column power) @ _LEVELS >= _LEVEL_FLOORS: both tones loud enough, twist within
+_TWIST_LOW = 10.0 ** (-NORMAL_TWIST_MAX_DB / 10.0)  # column power / row power
+_TWIST_HIGH = 10.0 ** (REVERSE_TWIST_MAX_DB / 10.0)
+_LEVELS = np.array([[1.0, 0.0, -_TWIST_LOW, _TWIST_HIGH], [0.0, 1.0, 1.0, -1.0]])
+_LEVEL_FLOORS = np.array([DBM0_RMS**2 * 10.0 ** (MIN_TONE_LEVEL_DBM0 / 10.0)] * 2 + [0.0, 0.0])
+_EXPLAINED_MIN = np.array(1.0 - 10.0 ** (RESIDUAL_MAX_DB / 10.0))
+_OVERTONE_MAX = np.array(10.0 ** (OVERTONE_MAX_DB / 10.0))
+_OVERTONE_ORDERS = np.array([OVERTONE_ROW, OVERTONE_COLUMN], dtype=np.float64)
+# the fitted tones' energy: (w1, w2) @ _SQUARE_OMEGAS gives 2 w1, 2 w2, w1 + w2, w1 - w2
+_SQUARE_OMEGAS = np.array([[2.0, 0.0, 1.0, 1.0], [0.0, 2.0, 1.0, -1.0]]) * 1j
+_SQUARE_WEIGHTS = np.array([0.5, 0.5, 1.0, 1.0], dtype=np.complex128)
+_SQUARE_LEFT = np.array([0, 1, 0, 0])
+_TONE_ROWS = np.array([0, 0, 1, 1])  # the 4 unmixing inputs: cos, sin of each tone
+_QUARTER = np.array([0.0, np.pi / 2, 0.0, np.pi / 2])[:, None]
+_TO_COMPLEX = np.array([[1.0, 1j, 0.0, 0.0], [0.0, 0.0, 1.0, 1j]])  # (Re, Im) pairs -> complex
+_ONE, _HALF, _TINY = np.array(1.0), np.array(0.5), np.array(1e-9)
+_J = np.array(1j)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """Constants of a window of H blocks of B samples; spans by index ``lo * (H + 1) + hi``
+    (interior blocks ``lo .. hi - 1``)."""
+
+    size: int  # B
+    steps: Ints  # (H,) 0 .. H - 1
+    after: Ints  # (H,) 1 .. H: a block's index plus one (zero stays "none")
+    block_phase: C128  # (H,) i * first sample of each block
+    sample_phase: C128  # (2B,) i * 0 .. 2B - 1
+    rotation: C128  # i * B
+    per_block: F64  # 1 / B
+    cut_first: Ints  # (2B + 1,) prefix of the first edge block at each cut
+    cut_second: Ints  # (2B + 1,) prefix of the second edge block at each cut
+    interior: F64  # (spans, H) 1 on the interior blocks
+    weights: C128  # (spans, H, 1) the same, for a coherent sum by matmul
+    pairs: C128  # (spans, H - 1, 3) interior pairs: all, the first half, the second half
+    count: F64  # (spans, 1) interior blocks, at least 1 (a divisor)
+    blocks: Ints  # (spans,) interior blocks
+    samples: F64  # (spans, 1, 3) 1, the first sample and the samples of the interior
+
+
+@functools.cache
+def _grid(size: int, length: int) -> _Grid:
+    lo, hi = (side.ravel() for side in np.meshgrid(*[np.arange(length + 1)] * 2, indexing="ij"))
+    steps = np.arange(length)
+    blocks = np.maximum(hi - lo, 0)
+    total = np.maximum(blocks - 1, 0)  # pairs (b, b + 1) with both blocks inside
+    first = np.stack([lo, lo, lo + (total + 1) // 2], axis=1)[:, None, :]
+    stop = np.stack([hi - 1, lo + total // 2, hi - 1], axis=1)[:, None, :]
+    pairs = (steps[:-1, None] >= first) & (steps[:-1, None] < stop)
+    interior = ((steps >= lo[:, None]) & (steps < hi[:, None])).astype(np.float64)
+    cuts = np.arange(2 * size + 1)
+    samples = np.stack([np.ones_like(lo), lo * size, blocks * size], axis=1)[:, None, :]
+    return _Grid(
+        size=size,
+        steps=steps,
+        after=steps + 1,
+        block_phase=(steps * size * 1j).astype(np.complex128),
+        sample_phase=(np.arange(2 * size) * 1j).astype(np.complex128),
+        rotation=np.array(size * 1j),
+        per_block=np.array(1.0 / size),
+        cut_first=np.minimum(cuts, size),
+        cut_second=np.maximum(cuts - size, 0),
+        interior=interior,
+        weights=interior[:, :, None].astype(np.complex128),
+        pairs=pairs.astype(np.complex128),
+        count=np.maximum(blocks, 1).astype(np.float64)[:, None],
+        blocks=blocks,
+        samples=samples.astype(np.float64),
+    )
+
+
+@dataclass(frozen=True)
+class _Span:
+    """The interior blocks of each candidate (K rows of the grid's spans)."""
+
+    interior: F64  # (K, H)
+    weights: C128  # (K, H, 1)
+    pairs: C128  # (K, H - 1, 3)
+    count: F64  # (K, 1)
+    blocks: Ints  # (K,)
+    samples: F64  # (K, 1, 3)
+
+
+def _span(grid: _Grid, lo: Ints, hi: Ints | int) -> _Span:
+    index = lo * (grid.steps.size + 1) + hi
+    return _Span(
+        grid.interior[index],
+        grid.weights[index],
+        grid.pairs[index],
+        grid.count[index],
+        grid.blocks[index],
+        grid.samples[index],
+    )
 
 
 @dataclass(frozen=True)
 class _ToneFit:
-    """Both tones of K candidates: every field is (2, K), row tone first."""
+    """Both tones of K candidates: per-tone fields are (K, 2), row tone first."""
 
-    offset_pct: F64  # frequency offset from nominal
-    drift_pct: F64  # change of that offset between the two halves of the window
-    amplitude: F64  # |mean of the derotated blocks|: a full block's magnitude
     omega: F64  # measured frequency, radians per sample
+    drift: C128  # advance over the window's second half times conj(over its first half)
     phasor: C128  # complex amplitude a: the tone is Re(a * exp(i*omega*n)), n from window start
-
-    def subset(self, rows: npt.NDArray[np.intp]) -> _ToneFit:
-        """The fits of some of the candidates only."""
-        return _ToneFit(
-            self.offset_pct[:, rows],
-            self.drift_pct[:, rows],
-            self.amplitude[:, rows],
-            self.omega[:, rows],
-            self.phasor[:, rows],
-        )
-
-    @property
-    def power(self) -> F64:
-        """Each tone's power (A**2 / 2)."""
-        power: F64 = np.abs(self.phasor) ** 2 / 2.0
-        return power
+    power: F64  # each tone's power (A**2 / 2)
+    mean: C128  # the mean derotated block amplitude (a full block's response to the tone)
+    spin: C128  # (K, 2, H) exp(i * omega * n) at each block's first sample
+    units: C128  # (K, 2, 2B) exp(i * omega * m), m = 0 .. 2B - 1
 
 
-def _fit_tones(
-    blocks: C128, interior: Bools, reference: F64, bins: npt.NDArray[np.intp], bank: FilterBank
+def _advance(tones: C128, rotation: C128) -> C128:
+    """(K, 2, H - 1) block-to-block advance of each tone, derotated by ``rotation`` (K, 2)."""
+    advance: C128 = tones[..., 1:] * np.conj(tones[..., :-1] * rotation[..., None])
+    return advance
+
+
+def _rough_omega(window: AnalysisWindow, span: _Span, grid: _Grid, tables: KeyTables) -> F64:
+    """(K, 2) the tones' frequencies from their amplitudes unmixed at the nominal ones."""
+    advance = _advance(window.tones, tables.rotation[window.digit])
+    total = np.matmul(advance, span.pairs[..., :1])[..., 0]
+    omega: F64 = tables.nominal[window.digit] + np.arctan2(total.imag, total.real) * grid.per_block
+    return omega
+
+
+def _unmixed_at(window: AnalysisWindow, omega: F64, grid: _Grid, tables: KeyTables) -> C128:
+    """(K, 2, H) complex amplitudes of sines at ``omega`` (K, 2) from the window's bins."""
+    angles = omega[:, _TONE_ROWS, None] * np.arange(grid.size) + _QUARTER  # (K, 4, B)
+    response = np.matmul(np.cos(angles), tables.weights[window.digit])  # unit sines -> bins
+    inverse = np.linalg.inv(response.transpose(0, 2, 1))  # bins -> Re a1, Im a1, Re a2, Im a2
+    tones: C128 = np.matmul(np.matmul(_TO_COMPLEX, inverse), window.bins)
+    return tones
+
+
+def _fit(
+    window: AnalysisWindow, span: _Span, reference: F64, grid: _Grid, tables: KeyTables
 ) -> _ToneFit:
-    """Fit steady sines to (2, K, H) block amplitudes of sines near ``reference`` rad/sample."""
-    size = bank.block_size
-    rotation = np.exp(1j * reference * size)[..., None]
-    pairs = interior[..., 1:] & interior[..., :-1]
-    advance = np.where(pairs, blocks[..., 1:] * np.conj(blocks[..., :-1] * rotation), 0)
-    theta = np.angle(advance.sum(-1))
-    number = np.cumsum(pairs, axis=-1)
-    total = number[..., -1:]
-    early = np.angle(np.where(pairs & (number <= total // 2), advance, 0).sum(-1))
-    late = np.angle(np.where(pairs & (number > (total + 1) // 2), advance, 0).sum(-1))
-    drift = np.angle(np.exp(1j * (late - early)))
-    offset = theta / size  # radians per sample, from the reference
-    omega = reference + offset
-    steps = np.arange(blocks.shape[-1]) * size
-    derotated = np.where(interior, blocks * np.exp(-1j * omega[..., None] * steps), 0)
-    mean = derotated.sum(-1) / np.maximum(interior.sum(-1), 1)
-    gain = block_gain(offset, size) * np.exp(0.5j * offset * (size - 1))
-    to_pct = 100.0 / bank.frequencies_hz[bins]
+    """Steady sines fitted to the tones unmixed at ``reference`` (K, 2) rad/sample."""
+    tones = _unmixed_at(window, reference, grid, tables)
+    advance = _advance(tones, np.exp(reference * grid.rotation))
+    sums = np.matmul(advance, span.pairs)  # (K, 2, 3): all pairs, the first half, the second
+    offset = np.arctan2(sums[..., 0].imag, sums[..., 0].real) * grid.per_block
+    omega = reference + offset  # offset: radians per sample, from the reference
+    spin = np.exp(omega[..., None] * grid.block_phase)
+    mean = np.matmul(tones * np.conj(spin), span.weights)[..., 0] / span.count
+    gain = np.exp(offset[..., None] * grid.sample_phase[: grid.size]).sum(-1) * grid.per_block
+    phasor = mean / gain
     return _ToneFit(
-        offset_pct=(omega - bank.omega[bins]) * bank.sample_rate / (2 * np.pi) * to_pct,
-        drift_pct=frequency_offset_hz(drift, size, bank.sample_rate) * to_pct,
-        amplitude=np.abs(mean),
         omega=omega,
-        phasor=mean / gain,
+        drift=sums[..., 2] * np.conj(sums[..., 1]),
+        phasor=phasor,
+        power=(phasor.real**2 + phasor.imag**2) * _HALF,
+        mean=mean,
+        spin=spin,
+        units=np.exp(omega[..., None] * grid.sample_phase),
     )
 
 
-def _rough_fit(window: AnalysisWindow, interior: Bools, bank: FilterBank) -> _ToneFit:
-    """Both tones fitted on their amplitudes unmixed at the nominal frequencies."""
-    bins = np.stack([window.row, 4 + window.col])
-    blocks = np.stack([window.low, window.high])
-    return _fit_tones(blocks, interior, bank.omega[bins], bins, bank)
-
-
-def _fine_fit(
-    window: AnalysisWindow, interior: Bools, rough: _ToneFit, bank: FilterBank
-) -> _ToneFit:
-    """Both tones fitted again on their amplitudes unmixed at the roughly fitted frequencies."""
-    bins = np.stack([window.row, 4 + window.col])
-    measured = (rough.omega[0], rough.omega[1])
-    low, high = unmix(window.bins, bank.unmixing(bins[0], bins[1], measured))
-    return _fit_tones(np.stack([low, high]), interior, rough.omega, bins, bank)
-
-
-def _exp_sum(omega: F64, first: F64, length: F64) -> C128:
-    """sum of exp(i*omega*n) for n = first .. first+length-1."""
-    ratio = np.exp(1j * omega)
-    denominator = 1.0 - ratio
-    flat = np.abs(denominator) < 1e-9
-    series = (1.0 - np.exp(1j * omega * length)) / np.where(flat, 1.0, denominator)
-    total: C128 = np.exp(1j * omega * first) * np.where(flat, length, series)
-    return total
-
-
-def _model_energy(fit: _ToneFit, first: F64, length: F64) -> F64:
-    """Energy of the fitted two-tone signal over samples ``first .. first+length-1``.
+def _model_energy(fit: _ToneFit, span: _Span) -> F64:
+    """Energy of the fitted two-tone signal over the span's samples.
 
     With x = Re(a e^{i w1 n}) + Re(b e^{i w2 n}): x^2 = (|a|^2 + |b|^2)/2 + Re(a^2 e^{2 i w1 n})/2
-    + Re(b^2 e^{2 i w2 n})/2 + Re(a b e^{i (w1+w2) n}) + Re(a conj(b) e^{i (w1-w2) n}).
+    + Re(b^2 e^{2 i w2 n})/2 + Re(a b e^{i (w1+w2) n}) + Re(a conj(b) e^{i (w1-w2) n}); none of
+    those four frequencies is near zero for DTMF tones, so each sums as a geometric series.
     """
-    (a, b), (w1, w2) = fit.phasor, fit.omega
-    weights = np.stack([a * a / 2.0, b * b / 2.0, a * b, a * np.conj(b)])
-    omegas = np.stack([2.0 * w1, 2.0 * w2, w1 + w2, w1 - w2])
-    energy = length * fit.power.sum(0) + np.real(weights * _exp_sum(omegas, first, length)).sum(0)
-    return np.asarray(energy, dtype=np.float64)
+    a = fit.phasor
+    right = np.concatenate([a, a[:, 1:], np.conj(a[:, 1:])], axis=1)
+    weights = a[:, _SQUARE_LEFT] * right * _SQUARE_WEIGHTS
+    omegas = np.matmul(fit.omega, _SQUARE_OMEGAS)  # (K, 4) i * (2 w1, 2 w2, w1 + w2, w1 - w2)
+    terms = np.exp(omegas[..., None] * span.samples)  # e^{i w}, e^{i w first}, e^{i w length}
+    sums = terms[..., 1] * (_ONE - terms[..., 2]) / (_ONE - terms[..., 0])
+    length = span.samples[:, 0, 2]
+    energy: F64 = length * fit.power.sum(1) + (weights * sums).sum(1).real
+    return energy
 
 
-def _tone_leakage(columns: F64, fit: _ToneFit, length: int, size: int) -> F64:
-    """(K, H, 4): what the two fitted tones alone put into four weight ``columns`` (K, B, 4)."""
-    steps = np.arange(size)
-    response = np.einsum("tkb,kbc->tkc", np.exp(1j * fit.omega[..., None] * steps), columns)
-    starts = np.arange(length)[None, None, :, None] * size
-    phase = fit.phasor[..., None, None] * np.exp(1j * fit.omega[..., None, None] * starts)
-    leakage: F64 = np.real(phase * response[:, :, None, :]).sum(0)
-    return leakage
+def _is_dtmf(
+    window: AnalysisWindow, span: _Span, fit: _ToneFit, grid: _Grid, tables: KeyTables
+) -> Bools:
+    """The checks on the two fitted tones but the overtones."""
+    digit = window.digit
+    drift = np.arctan2(fit.drift.imag, fit.drift.real) * grid.per_block
+    offsets = np.concatenate([fit.omega - tables.nominal[digit], drift], 1)
+    ok: Bools = np.all(np.abs(offsets * tables.to_pct2[digit]) <= _PCT_LIMITS, axis=1)
+    ok &= np.all(np.matmul(fit.power, _LEVELS) >= _LEVEL_FLOORS, axis=1)
+    energy = (window.energies() * span.interior).sum(1)
+    ok &= _model_energy(fit, span) >= np.maximum(energy, _TINY) * _EXPLAINED_MIN
+    return ok
 
 
-def _overtone_db(window: AnalysisWindow, interior: Bools, fit: _ToneFit, bank: FilterBank) -> F64:
-    """Power of the tones' overtones relative to the tones' own power, in dB.
+def _overtone_share(
+    window: AnalysisWindow, span: _Span, fit: _ToneFit, grid: _Grid, tables: KeyTables
+) -> F64:
+    """Power of the tones' overtones relative to the tones' own power.
 
     Overtone bins: the row tone's 3rd harmonic (2091..2823 Hz) and the column tone's 2nd
     (2418..3266 Hz). The fitted tones' own leakage into them is subtracted first; the
     coherent average over the interior then separates the two overtones of one key.
     """
-    size = bank.block_size
-    weights = bank.weights.astype(np.float64)
-    columns = np.stack([window.row, 8 + window.row, 4 + window.col, 12 + window.col], axis=1)
-    picked = np.transpose(weights[:, columns], (1, 0, 2))  # (K, B, 4)
-    cleaned = window.overtones - _tone_leakage(picked, fit, interior.shape[1], size)
-    blocks = np.stack(
-        [cleaned[..., 0] + 1j * cleaned[..., 1], cleaned[..., 2] + 1j * cleaned[..., 3]]
-    )
-    omega = np.array([[OVERTONE_ROW], [OVERTONE_COLUMN]]) * fit.omega
-    steps = np.arange(interior.shape[1]) * size
-    derotated = np.where(interior, blocks * np.exp(-1j * omega[..., None] * steps), 0)
-    bins = np.stack([window.row, 4 + window.col])
-    gain = block_gain(omega - bank.omega[bins], size) * np.sqrt(size / 2.0)
-    amplitude = np.abs(derotated.sum(-1)) / np.maximum(interior.sum(-1), 1) / gain
-    ratio = (amplitude**2 / 2.0).sum(0) / np.maximum(fit.power.sum(0), 1e-9)
-    level: F64 = 10.0 * np.log10(np.maximum(ratio, 1e-12))
-    return level
+    size, digit = grid.size, window.digit
+    response = np.matmul(fit.units[..., :size], tables.overtone_weights[digit])  # (K, 2, 4)
+    leakage = np.matmul((fit.phasor[..., None] * fit.spin).transpose(0, 2, 1), response).real
+    cleaned = (window.overtones() - leakage).view(np.complex128)  # (K, H, 2)
+    omega = fit.omega * _OVERTONE_ORDERS
+    derotate = np.exp(omega[:, None, :] * -grid.block_phase[:, None])
+    coherent = np.matmul((cleaned * derotate).transpose(0, 2, 1), span.weights)[..., 0]
+    offset = omega - tables.overtone_nominal[digit]
+    gain = np.abs(np.exp(offset[..., None] * grid.sample_phase[:size]).sum(-1))
+    amplitude = np.abs(coherent) / (span.count * gain) * tables.overtone_scale
+    share: F64 = (amplitude * amplitude).sum(1) * _HALF / np.maximum(fit.power.sum(1), _TINY)
+    return share
 
 
-def _level_dbm0(power: F64) -> F64:
-    level: F64 = 10.0 * np.log10(np.maximum(power, 1e-30) / DBM0_RMS**2)
-    return level
-
-
-def _is_dtmf(fit: _ToneFit, residual: F64) -> Bools:
-    """The checks on the two fitted tones but the overtones; ``residual``: unexplained share."""
-    level_low, level_high = _level_dbm0(fit.power)
-    twist = level_high - level_low
-    ok: Bools = residual <= 10.0 ** (RESIDUAL_MAX_DB / 10.0)
-    ok &= np.minimum(level_low, level_high) >= MIN_TONE_LEVEL_DBM0
-    ok &= (twist >= -NORMAL_TWIST_MAX_DB) & (twist <= REVERSE_TWIST_MAX_DB)
-    ok &= (np.abs(fit.offset_pct) <= FREQ_TOLERANCE_PCT).all(0)
-    ok &= (np.abs(fit.drift_pct) <= DRIFT_MAX_PCT).all(0)
-    return ok
-
-
-def _run_start(same: Bools, end: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+def _run_start(same: Bools, end: Ints, grid: _Grid) -> Ints:
     """First block of the run of hits that contains block ``end`` (per row)."""
-    steps = np.arange(same.shape[1])[None, :]
-    before = (~same) & (steps < end[:, None])
-    start: npt.NDArray[np.intp] = np.where(before, steps, -1).max(1) + 1
+    missed = ~same & (grid.after <= end[:, None])
+    start: Ints = (missed * grid.after).max(1)  # one past the last miss before ``end``
     return start
 
 
-def _first_bridged(same: Bools, start: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+def _first_bridged(same: Bools, start: Ints, grid: _Grid) -> Ints:
     """Earliest hit reachable from ``start`` going back over gaps shorter than the split."""
-    steps = np.arange(same.shape[1])[None, :]
-    position = np.where(same, steps, -(GAP_BLOCKS + 1) - same.shape[1])
-    previous = np.maximum.accumulate(position, axis=1)
-    previous = np.concatenate([np.full_like(previous[:, :1], position.min()), previous[:, :-1]], 1)
+    steps = grid.steps
+    earlier = same & (steps < start[:, None] - 1)
+    if not earlier.any():  # no hit before the run: nothing to bridge
+        return start
+    position = np.where(same, steps, -(GAP_BLOCKS + 1) - steps.size)
+    previous = np.empty_like(position)
+    previous[:, 0] = position.min()
+    np.maximum.accumulate(position[:, :-1], axis=1, out=previous[:, 1:])
     opens_chain = same & (steps - previous > GAP_BLOCKS) & (steps <= start[:, None])
-    first: npt.NDArray[np.intp] = np.where(opens_chain, steps, -1).max(1)
+    first: Ints = (opens_chain * grid.after).max(1) - 1
     return np.where(first >= 0, first, start)
 
 
-def _coverage(window: AnalysisWindow, reference: F64) -> F64:
-    """(K, H): the fraction of each block the two tones fill, from their magnitudes."""
-    magnitude = np.abs(window.low) + np.abs(window.high)
-    return np.clip(magnitude / np.maximum(reference, 1e-9)[:, None], 0.0, 1.0)
+def _coverage(window: AnalysisWindow, blocks: Ints, reference: F64) -> F64:
+    """(K, n): the fraction of blocks ``blocks`` (K, n) the tones fill, from their magnitudes."""
+    each = np.arange(blocks.shape[0])[:, None]
+    magnitude = np.abs(window.tones[each, :, blocks]).sum(-1)
+    cover: F64 = np.minimum(magnitude / np.maximum(reference, _TINY)[:, None], _ONE)
+    return cover
 
 
 def _edge(
-    window: AnalysisWindow,
-    fit: _ToneFit,
-    bank: FilterBank,
-    pair: npt.NDArray[np.intp],
-    rising: bool,
+    window: AnalysisWindow, fit: _ToneFit, grid: _Grid, tables: KeyTables, pair: Ints, rising: bool
 ) -> F64:
     """Sample (from window start) where the fitted tones start (``rising``) or stop in the two
     blocks ``pair``, ``pair + 1``: the cut whose predicted bins best match the observed ones.
@@ -246,111 +320,101 @@ def _edge(
     The fitted two-tone signal, cut at each of the 2B+1 possible samples, gives each block's
     four bin values through prefix sums; the least-squares cut is the edge, to the sample.
     """
-    size = bank.block_size
+    size = grid.size
     count = pair.size
-    samples = pair[:, None] * size + np.arange(2 * size)[None, :]
-    tone = np.real(fit.phasor[..., None] * np.exp(1j * fit.omega[..., None] * samples)).sum(0)
-    columns = np.stack([window.row, 8 + window.row, 4 + window.col, 12 + window.col], axis=1)
-    weights = np.transpose(bank.weights.astype(np.float64)[:, columns], (1, 0, 2))  # (K, B, 4)
-    product = tone[..., None] * np.concatenate([weights, weights], axis=1)  # (K, 2B, 4)
-    zero = np.zeros((count, 1, 4))
-    first = np.cumsum(np.concatenate([zero, product[:, :size]], axis=1), axis=1)  # cut 0..B
-    second = np.cumsum(np.concatenate([zero, product[:, size:]], axis=1), axis=1)
-    before = np.concatenate([first, np.repeat(first[:, -1:], size, axis=1)], axis=1)  # 0..2B
-    after = np.concatenate([np.repeat(zero, size, axis=1), second], axis=1)
-    if rising:  # the tone is on from the cut onwards
-        before, after = first[:, -1:] - before, second[:, -1:] - after
     keys = np.arange(count)
-    observed = window.bins[keys, pair][:, None, :], window.bins[keys, pair + 1][:, None, :]
-    error = ((observed[0] - before) ** 2 + (observed[1] - after) ** 2).sum(-1)
-    cut: F64 = pair * size + np.argmin(error, axis=1).astype(np.float64)
+    at_pair = fit.phasor * fit.spin[keys, :, pair]  # the tones' phasors at the pair's start
+    tone = np.matmul(at_pair[:, None, :], fit.units)[:, 0].real  # (K, 2B) the two blocks
+    sums = np.zeros((count, 2, size + 1, 4))  # per block, the tone's bins up to each cut
+    np.cumsum(tone.reshape(count, 2, size, 1) * tables.weights[window.digit][:, None], axis=2,
+              out=sums[:, :, 1:])  # fmt: skip
+    first, second = sums[:, 0, grid.cut_first], sums[:, 1, grid.cut_second]
+    if rising:  # the tone is on from the cut onwards
+        first, second = sums[:, 0, size:] - first, sums[:, 1, size:] - second
+    observed = window.bins[keys, :, pair][:, None, :], window.bins[keys, :, pair + 1][:, None, :]
+    first -= observed[0]
+    second -= observed[1]
+    miss = np.square(first, out=first)
+    miss += np.square(second, out=second)
+    cut: F64 = (pair * size + miss.sum(-1).argmin(1)).astype(np.float64)
     return cut
 
 
-def analyse_down(
-    window: AnalysisWindow, bank: FilterBank, overtones: FilterBank
-) -> tuple[Bools, F64, npt.NDArray[np.intp]]:
+def analyse_down(window: AnalysisWindow, tables: KeyTables) -> tuple[Bools, F64, Ints]:
     """Which candidates are DTMF keys, their start (global sample index; for keys only), and
     the length in blocks of the run of hits that was analysed.
 
-    The checks run from the cheapest on, each on the candidates still standing.
-    ``overtones`` is the bank at the tones' overtones (see :func:`_overtone_db`).
+    The checks run from the cheapest on; the later ones only when a candidate still stands.
     """
     count, length = window.same.shape
+    grid = _grid(window.block_size, length)
     newest = length - 1
-    start = _run_start(window.same, np.full(count, newest, dtype=np.intp))
+    missed = ~window.same[:, :newest]
+    start: Ints = (missed * grid.after[:newest]).max(1)  # one past the run's last miss
     run = newest + 1 - start
-    steps = np.arange(length)[None, :]
-    oldest = np.maximum(start, newest - 1 - ANALYSIS_BLOCKS)
-    interior = (steps > oldest[:, None]) & (steps < newest)
-    blocks = interior.sum(1)
-    rough = _rough_fit(window, interior, bank)
-    plausible = (np.abs(rough.offset_pct) <= FREQ_TOLERANCE_PCT + ROUGH_MARGIN_PCT).all(0)
-    plausible &= blocks >= MIN_INTERIOR_BLOCKS
+    span = _span(grid, np.maximum(start, newest - 1 - ANALYSIS_BLOCKS) + 1, newest)
     accepted = np.zeros(count, dtype=bool)
     starts = np.zeros(count)
+    rough = _rough_omega(window, span, grid, tables)
+    offset = np.abs(rough - tables.nominal[window.digit]) * tables.to_pct[window.digit]
+    plausible = (offset <= _ROUGH_LIMIT).all(1) & (span.blocks >= MIN_INTERIOR_BLOCKS)
     if not plausible.any():  # most talk-off candidates end here
         return accepted, starts, run
-    fit = _fine_fit(window, interior, rough, bank)
-    size = window.block_size
-    first_sample = np.asarray((newest - blocks) * size, dtype=np.float64)
-    explained = _model_energy(fit, first_sample, np.asarray(blocks * size, dtype=np.float64))
-    energy = np.where(interior, window.energies, 0.0).sum(1)
-    standing = np.flatnonzero(plausible & _is_dtmf(fit, 1.0 - explained / np.maximum(energy, 1e-9)))
-    if standing.size:
-        part, part_fit = window.subset(standing), fit.subset(standing)
-        overtone = _overtone_db(part, interior[standing], part_fit, overtones)
-        keys = standing[overtone <= OVERTONE_MAX_DB]
-        accepted[keys] = True
-        if keys.size:
-            starts[keys] = _starts(window.subset(keys), fit.subset(keys), start[keys], bank)
+    fit = _fit(window, span, rough, grid, tables)
+    ok = plausible & _is_dtmf(window, span, fit, grid, tables)
+    if ok.any():
+        ok &= _overtone_share(window, span, fit, grid, tables) <= _OVERTONE_MAX
+    if ok.any():
+        accepted = ok
+        starts = np.where(ok, _starts(window, fit, start, grid, tables), 0.0)
     return accepted, starts, run
 
 
 def _starts(
-    window: AnalysisWindow, fit: _ToneFit, start: npt.NDArray[np.intp], bank: FilterBank
+    window: AnalysisWindow, fit: _ToneFit, start: Ints, grid: _Grid, tables: KeyTables
 ) -> F64:
-    """Start (global sample index) of accepted keys whose current run begins at ``start``."""
-    size = window.block_size
-    first = _first_bridged(window.same, start)
-    cover = _coverage(window, fit.amplitude.sum(0))
-    keys = np.arange(start.size)
-    filled = cover[keys, first] + np.where(first > 0, cover[keys, np.maximum(first - 1, 0)], 0.0)
-    rough_start = (first + 1) * size - filled * size  # bridged over a break: phase unknown
-    fitted_start = _edge(window, fit, bank, np.maximum(start - 1, 0), rising=True)
-    starts = window.first_block * size + np.where(first < start, rough_start, fitted_start)
-    return np.asarray(starts, dtype=np.float64)
+    """Start (global sample index) of keys whose current run begins at ``start``."""
+    size = grid.size
+    edge = _edge(window, fit, grid, tables, np.maximum(start - 1, 0), rising=True)
+    first = _first_bridged(window.same, start, grid)
+    bridged = first < start
+    if bridged.any():  # bridged over a break: the phase is unknown, use the magnitudes
+        blocks = np.stack([first, np.maximum(first - 1, 0)], axis=1)
+        cover = _coverage(window, blocks, np.abs(fit.mean).sum(1))
+        filled = cover[:, 0] + np.where(first > 0, cover[:, 1], 0.0)
+        edge = np.where(bridged, (first + 1) * size - filled * size, edge)
+    starts: F64 = window.first_block * size + edge
+    return starts
 
 
-def locate_up(window: AnalysisWindow, bank: FilterBank) -> F64:
+def locate_up(window: AnalysisWindow, tables: KeyTables) -> F64:
     """End (global sample index) of each key whose last hit is in the window.
 
     The tones are fitted on the last blocks of the key's final run; when that run is too
     short to fit, the end is estimated from the edge blocks' magnitudes.
     """
     count, length = window.same.shape
-    steps = np.arange(length)[None, :]
-    last = np.maximum(np.where(window.same, steps, -1).max(1), 0)
-    start = _run_start(window.same, last)
-    interior = (steps > np.maximum(start, last - 1 - ANALYSIS_BLOCKS)[:, None]) & (
-        steps < last[:, None]
-    )
-    keys = np.arange(count)
-    size = window.block_size
-    magnitude = np.abs(window.low) + np.abs(window.high)
-    known = interior.sum(1)
-    reference = np.where(
-        known > 0,
-        np.where(interior, magnitude, 0.0).sum(1) / np.maximum(known, 1),
-        magnitude[keys, last],
-    )
-    cover = _coverage(window, reference)
-    after = np.where(last + 1 < length, cover[keys, np.minimum(last + 1, length - 1)], 0.0)
-    ends = last * size + (cover[keys, last] + after) * size
-    fitted = known >= 2
+    grid = _grid(window.block_size, length)
+    last = np.maximum((window.same * grid.after).max(1) - 1, 0)
+    start = _run_start(window.same, last, grid)
+    span = _span(grid, np.maximum(start, last - 1 - ANALYSIS_BLOCKS) + 1, last)
+    size = grid.size
+    fitted = span.blocks >= 2
+    ends = np.zeros(count)
+    if not fitted.all():
+        magnitude = np.abs(window.tones).sum(1)
+        keys = np.arange(count)
+        reference = np.where(
+            span.blocks > 0, (magnitude * span.interior).sum(1) / span.count[:, 0],
+            magnitude[keys, last],
+        )  # fmt: skip
+        blocks = np.stack([last, np.minimum(last + 1, length - 1)], axis=1)
+        cover = _coverage(window, blocks, reference)
+        after = np.where(last + 1 < length, cover[:, 1], 0.0)
+        ends = last * size + (cover[:, 0] + after) * size
     if fitted.any():
-        fit = _fine_fit(window, interior, _rough_fit(window, interior, bank), bank)
-        cut = _edge(window, fit, bank, np.minimum(last, length - 2), rising=False)
+        fit = _fit(window, span, _rough_omega(window, span, grid, tables), grid, tables)
+        cut = _edge(window, fit, grid, tables, np.minimum(last, length - 2), rising=False)
         ends = np.where(fitted, cut, ends)
     result: F64 = window.first_block * size + ends
     return result.astype(np.float64)
