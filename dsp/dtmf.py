@@ -35,7 +35,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypeVar, cast
+from typing import Literal, NamedTuple, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -79,9 +79,10 @@ Item = TypeVar("Item", bound=np.generic)
 Ints = npt.NDArray[np.intp]
 F32 = npt.NDArray[np.float32]
 Codes = npt.NDArray[np.int8]
-# (block within the step, live rows, their actions, their table indices) noted by the loop
-Mark = tuple[int, Ints, npt.NDArray[np.int8], Ints]
 _LIVE = CODES * CODES  # loop positions from here on are past IDLE
+_IDLE = int(keyed_position(State.IDLE, -1))
+_KEY = int(keyed_position(State.KEY, 0))  # KEY tracking key k: _KEY + k * CODES
+_HOLD, _RETRY = int(State.HOLD) * _LIVE, RETRY_STATE * _LIVE  # state parts of a position
 _PENDING = int(State.PENDING)
 _ANALYSE, _UP = int(Action.ANALYSE), int(Action.UP)
 
@@ -153,9 +154,11 @@ class DtmfDetector:
         self._floor = np.float32(block * DBM0_RMS**2 * 10.0 ** (SCREEN_LEVEL_DBM0 / 10.0))
         self._twist = np.float32(10.0 ** (-SCREEN_TWIST_DB / 10.0))
         self._ones = np.ones(block, dtype=np.float32)
+        self._squares = np.empty((0, 2 * self._bank.size), dtype=np.float32)
+        self._power = np.empty((self._bank.size, 0), dtype=np.float32)
         self._two, self._tiny = np.float32(2.0), np.float32(1e-9)
         self._decoded = np.empty((0, 0), dtype=np.float32)  # G.711 decoding buffer, reused
-        self._position = np.zeros(channels, dtype=np.intp)  # state loop position (IDLE)
+        self._position = np.full(channels, _IDLE, dtype=np.intp)  # state loop position
         self._origin = np.zeros(channels, dtype=np.int64)
 
     @property
@@ -201,7 +204,7 @@ class DtmfDetector:
         index = np.asarray(channels, dtype=np.intp)
         if index.size and (index.min() < 0 or index.max() >= self.channels):
             raise IndexError("channel out of range")
-        self._position[index] = keyed_position(State.IDLE, -1)
+        self._position[index] = _IDLE
         self._origin[index] = self._framer.samples
         self._framer.clear(index)
 
@@ -215,7 +218,7 @@ class DtmfDetector:
         loud = np.zeros((RING_BLOCKS, channels), dtype=bool)
         loud[:, : min(channels, old)] = self._loud[:, : min(channels, old)]
         self._loud = loud
-        self._position = _resized(self._position, channels, int(keyed_position(State.IDLE, -1)))
+        self._position = _resized(self._position, channels, _IDLE)
         self._origin = _resized(self._origin, channels, self._framer.samples)
         if channels > old:
             self._framer.clear(np.arange(old, channels))
@@ -245,9 +248,11 @@ class DtmfDetector:
         history, channels = self._history, self.channels
         coefficients = history.coefficients[blocks.slots].reshape(-1, 2 * self._bank.size)
         half, total = self._bank.size, coefficients.shape[0]
-        squares = np.square(coefficients)
-        power = np.empty((half, total), dtype=np.float32)  # rows contiguous
-        np.add(squares[:, :half].T, squares[:, half:].T, out=power)
+        if self._power.shape[1] != total:  # scratch kept from step to step: stays in cache
+            self._squares = np.empty(coefficients.shape, dtype=np.float32)
+            self._power = np.empty((half, total), dtype=np.float32)
+        squares = np.square(coefficients, out=self._squares)
+        power = np.add(squares[:, :half].T, squares[:, half:].T, out=self._power)
         row = np.maximum(np.maximum(power[0], power[1]), np.maximum(power[2], power[3]))
         col = np.maximum(np.maximum(power[4], power[5]), np.maximum(power[6], power[7]))
         weaker = np.minimum(row, col)
@@ -266,7 +271,8 @@ class DtmfDetector:
         loud_step.reshape(-1).put(rows.take(held), True)
         if isinstance(blocks.slots, np.ndarray):
             self._loud[blocks.slots] = loud_step
-        codes = np.full(total, -1, dtype=np.int8)
+        codes = np.empty(total, dtype=np.int8)
+        codes.fill(-1)
         if held.size:
             ring_held = ring.take(held)
             keyed = self._keys(coefficients, rows.take(held), ring_held)
@@ -305,7 +311,8 @@ class DtmfDetector:
         share = (row + col) / (both * self._two + self._tiny)
         steady = share >= self._pair_share
         steady |= ~self._loud.reshape(-1).take(before)
-        keyed: Codes = np.where(steady, key, -1).astype(np.int8)
+        key[~steady] = -1
+        keyed: Codes = key.astype(np.int8)
         return keyed
 
     def _overtone_bins(self, frames: F32, keys: Codes, ring: Ints) -> None:
@@ -313,7 +320,10 @@ class DtmfDetector:
         values = self._overtones.coefficients(frames)
         columns = self._tables.columns[keys]
         picked = values[np.arange(keys.size)[:, None], columns]
-        self._history.overtones.reshape(-1, 4)[ring] = picked
+        channels = self.channels
+        slot = ring // channels  # the ring holds (slot, bin, channel)
+        index = ring[:, None] + (3 * slot[:, None] + np.arange(4)) * channels
+        self._history.overtones.reshape(-1).put(index, picked)
 
     def _advance(self, first: int, codes: Codes, events: list[DtmfEvent]) -> None:
         """Run the state table over the step's blocks (``codes``, (count, C)) of the live
@@ -324,56 +334,52 @@ class DtmfDetector:
         cannot end (or start again) before the step is over.
         """
         running = self._position >= _LIVE
-        running |= (codes >= 0).any(axis=0)
+        running |= np.maximum.reduce(codes, axis=0) >= 0
         live = np.flatnonzero(running)
         if live.size == 0:
             return
-        position = self._position[live]
-        inputs = codes[:, live].astype(np.intp) + 1  # (blocks, live): 0 no key, else key + 1
-        marks: list[Mark] = []
-        for b in range(codes.shape[0]):
-            index = position + inputs[b]
-            position = KEYED_NEXT[index]
-            action = KEYED_ACTION[index]
-            noted = np.flatnonzero(action >= _ANALYSE)
-            if noted.size:
-                marks.append((b, noted, action[noted], index[noted]))
-        if marks:
-            position = self._settle(_Step(first, live, position, inputs), marks, events)
+        position = self._position.take(live)
+        inputs = codes.take(live, axis=1)  # (blocks, live)
+        indices = np.empty(inputs.shape, dtype=np.intp)
+        for b in range(inputs.shape[0]):
+            position = KEYED_NEXT.take(np.add(position, inputs[b], out=indices[b]))
+        actions = KEYED_ACTION.take(indices)
+        noted = np.flatnonzero(actions >= _ANALYSE)  # block * live + row
+        if noted.size:
+            step = _Step(first, live, position, inputs)
+            position = self._settle(step, noted, actions.take(noted), indices.take(noted), events)
         self._position[live] = position
 
-    def _settle(self, step: _Step, marks: list[Mark], events: list[DtmfEvent]) -> Ints:
-        """Locate the key-ups and analyse the ripe candidates marked during a step; return the
+    def _settle(
+        self, step: _Step, noted: Ints, action: Codes, index: Ints, events: list[DtmfEvent]
+    ) -> Ints:
+        """Locate the key-ups and analyse the ripe candidates marked during a step (``noted``:
+        block * live + row, with the loop's ``action`` and table ``index`` there); return the
         live channels' loop positions at the end of the step."""
-        if len(marks) == 1:
-            block = np.full(marks[0][1].size, marks[0][0])
-            rows, action, index = marks[0][1], marks[0][2], marks[0][3]
-        else:
-            block = np.concatenate([np.full(rows.size, b) for b, rows, _, _ in marks])
-            rows = np.concatenate([rows for _, rows, _, _ in marks])
-            action = np.concatenate([action for _, _, action, _ in marks])
-            index = np.concatenate([index for _, _, _, index in marks])
+        block, rows = np.divmod(noted, step.live.size)
         digit = (index // CODES) % CODES - 1
         up = action == _UP
         position = step.position
         if up.any():
             window = self._window(step, rows[up], block[up], digit[up])
             ends = locate_up(window, self._tables)
-            self._emit(step.live[rows[up]], digit[up], "up", ends, events)
-        if not up.all():
+            self._emit(step.live.take(rows[up]), digit[up], "up", ends, events)
+            if up.all():
+                return position
             ripe = ~up
             rows, block, digit = rows[ripe], block[ripe], digit[ripe]
-            window = self._window(step, rows, block, digit)
-            accepted, starts, run = analyse_down(window, self._tables)
+        window = self._window(step, rows, block, digit)
+        accepted, starts, run = analyse_down(window, self._tables)
+        if not accepted.all():
             failed, run = rows[~accepted], run[~accepted]
-            pending = position[failed] // _LIVE == _PENDING  # still waiting for this analysis
-            held = np.where(run[pending] >= HOLD_RUN_BLOCKS, State.HOLD, RETRY_STATE)
+            pending = position.take(failed) // _LIVE == _PENDING  # still awaiting this analysis
             waiting = failed[pending]
-            position[waiting] = held * _LIVE + position[waiting] % _LIVE
-            if accepted.any():
-                keys = rows[accepted]
-                position[keys] = _replay_key(step, keys, block[accepted], digit[accepted])
-                self._emit(step.live[keys], digit[accepted], "down", starts[accepted], events)
+            held = np.where(run[pending] >= HOLD_RUN_BLOCKS, _HOLD, _RETRY)
+            position[waiting] = held + position.take(waiting) % _LIVE
+        if accepted.any():
+            keys = rows[accepted]
+            position[keys] = _replay_key(step, keys, block[accepted], digit[accepted])
+            self._emit(step.live.take(keys), digit[accepted], "down", starts[accepted], events)
         return position
 
     def _window(self, step: _Step, rows: Ints, block: Ints, digit: Ints) -> AnalysisWindow:
@@ -397,21 +403,20 @@ class DtmfDetector:
             events.append(DtmfEvent(channel, DIGITS[key], kind, position))
 
 
-@dataclass
-class _Step:
+class _Step(NamedTuple):
     """The live channels of one step of the state loop and their working state."""
 
     first: int  # global index of the step's first block
     live: Ints
     position: Ints  # loop positions at the end of the step
-    inputs: Ints  # (blocks, live) block codes + 1
+    inputs: Codes  # (blocks, live) block key codes
 
 
 def _replay_key(step: _Step, rows: Ints, since: Ints, digit: Ints) -> Ints:
     """Loop positions of keys accepted at block ``since``, replayed over the rest of the step."""
-    position = keyed_position(State.KEY, digit)
-    for b in range(step.inputs.shape[0]):
-        moved = KEYED_NEXT[position + step.inputs[b, rows]]
+    position = digit * CODES + _KEY
+    for b in range(int(since.min()) + 1, step.inputs.shape[0]):
+        moved = KEYED_NEXT.take(position + step.inputs[b].take(rows))
         position = np.where(b > since, moved, position)
     return position
 

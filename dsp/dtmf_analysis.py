@@ -36,7 +36,7 @@ Python scalar, or on a real-to-complex promotion, than on the arithmetic of thes
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -86,11 +86,13 @@ _TONE_ROWS = np.array([0, 0, 1, 1])  # the 4 unmixing inputs: cos, sin of each t
 _QUARTER = np.array([0.0, np.pi / 2, 0.0, np.pi / 2])[:, None]
 _TO_COMPLEX = np.array([[1.0, 1j, 0.0, 0.0], [0.0, 0.0, 1.0, 1j]])  # (Re, Im) pairs -> complex
 _ONE, _HALF, _TINY = np.array(1.0), np.array(0.5), np.array(1e-9)
-_J = np.array(1j)
+_PAIR = np.arange(2)
+# reductions called straight (the ndarray methods go through a Python wrapper)
+_SUM, _MAX = np.add.reduce, np.maximum.reduce
+_ALL, _ANY = np.logical_and.reduce, np.logical_or.reduce
 
 
-@dataclass(frozen=True)
-class _Grid:
+class _Grid(NamedTuple):
     """Constants of a window of H blocks of B samples; spans by index ``lo * (H + 1) + hi``
     (interior blocks ``lo .. hi - 1``)."""
 
@@ -99,16 +101,13 @@ class _Grid:
     after: Ints  # (H,) 1 .. H: a block's index plus one (zero stays "none")
     block_phase: C128  # (H,) i * first sample of each block
     sample_phase: C128  # (2B,) i * 0 .. 2B - 1
+    samples: F64  # (B,) 0 .. B - 1
     rotation: C128  # i * B
     per_block: F64  # 1 / B
-    cut_first: Ints  # (2B + 1,) prefix of the first edge block at each cut
-    cut_second: Ints  # (2B + 1,) prefix of the second edge block at each cut
-    interior: F64  # (spans, H) 1 on the interior blocks
-    weights: C128  # (spans, H, 1) the same, for a coherent sum by matmul
-    pairs: C128  # (spans, H - 1, 3) interior pairs: all, the first half, the second half
-    count: F64  # (spans, 1) interior blocks, at least 1 (a divisor)
-    blocks: Ints  # (spans,) interior blocks
-    samples: F64  # (spans, 1, 3) 1, the first sample and the samples of the interior
+    falling: F64  # (2B, 2 (2B + 1)) the two edge blocks' samples before each cut, per block
+    rising: F64  # (2B, 2 (2B + 1)) the same from each cut on
+    real: F64  # (spans, H + 5): interior (H), count, blocks, 1, first sample, samples
+    complex: C128  # (spans, H + 3 (H - 1)): interior (H), pairs ((H - 1, 3): all, halves)
 
 
 @functools.cache
@@ -122,52 +121,62 @@ def _grid(size: int, length: int) -> _Grid:
     pairs = (steps[:-1, None] >= first) & (steps[:-1, None] < stop)
     interior = ((steps >= lo[:, None]) & (steps < hi[:, None])).astype(np.float64)
     cuts = np.arange(2 * size + 1)
-    samples = np.stack([np.ones_like(lo), lo * size, blocks * size], axis=1)[:, None, :]
+    sample = np.arange(size)[:, None]
+    before = np.zeros((2 * size, 2, 2 * size + 1))  # samples of each block before each cut
+    before[:size, 0] = sample < np.minimum(cuts, size)
+    before[size:, 1] = sample < np.maximum(cuts - size, 0)
+    after = np.zeros_like(before)
+    after[:size, 0] = 1.0 - before[:size, 0]
+    after[size:, 1] = 1.0 - before[size:, 1]
+    spans = lo.size
+    real = np.concatenate(
+        [interior, np.maximum(blocks, 1)[:, None], blocks[:, None], np.ones((spans, 1)),
+         (lo * size)[:, None], (blocks * size)[:, None]], axis=1
+    )  # fmt: skip
     return _Grid(
         size=size,
         steps=steps,
         after=steps + 1,
         block_phase=(steps * size * 1j).astype(np.complex128),
         sample_phase=(np.arange(2 * size) * 1j).astype(np.complex128),
+        samples=np.arange(size, dtype=np.float64),
         rotation=np.array(size * 1j),
         per_block=np.array(1.0 / size),
-        cut_first=np.minimum(cuts, size),
-        cut_second=np.maximum(cuts - size, 0),
-        interior=interior,
-        weights=interior[:, :, None].astype(np.complex128),
-        pairs=pairs.astype(np.complex128),
-        count=np.maximum(blocks, 1).astype(np.float64)[:, None],
-        blocks=blocks,
-        samples=samples.astype(np.float64),
+        falling=before.reshape(2 * size, -1),
+        rising=after.reshape(2 * size, -1),
+        real=real.astype(np.float64),
+        complex=np.concatenate([interior, pairs.reshape(spans, -1)], axis=1).astype(np.complex128),
     )
 
 
-@dataclass(frozen=True)
-class _Span:
+class _Span(NamedTuple):
     """The interior blocks of each candidate (K rows of the grid's spans)."""
 
     interior: F64  # (K, H)
-    weights: C128  # (K, H, 1)
-    pairs: C128  # (K, H - 1, 3)
-    count: F64  # (K, 1)
-    blocks: Ints  # (K,)
-    samples: F64  # (K, 1, 3)
+    divisor: F64  # (K, 1) interior blocks, at least 1
+    blocks: F64  # (K,) interior blocks
+    samples: F64  # (K, 1, 3) 1, the first sample and the samples of the interior
+    weights: C128  # (K, H, 1) interior, for a coherent sum by matmul
+    pairs: C128  # (K, H - 1, 3) interior pairs: all, the first half, the second half
 
 
 def _span(grid: _Grid, lo: Ints, hi: Ints | int) -> _Span:
-    index = lo * (grid.steps.size + 1) + hi
+    length = grid.steps.size
+    index = lo * (length + 1) + hi
+    real = grid.real.take(index, axis=0)
+    complex_ = grid.complex.take(index, axis=0)
+    count = index.size
     return _Span(
-        grid.interior[index],
-        grid.weights[index],
-        grid.pairs[index],
-        grid.count[index],
-        grid.blocks[index],
-        grid.samples[index],
+        real[:, :length],
+        real[:, length : length + 1],
+        real[:, length + 1],
+        real[:, None, length + 2 :],
+        complex_[:, :length, None],
+        complex_[:, length:].reshape(count, length - 1, 3),
     )
 
 
-@dataclass(frozen=True)
-class _ToneFit:
+class _ToneFit(NamedTuple):
     """Both tones of K candidates: per-tone fields are (K, 2), row tone first."""
 
     omega: F64  # measured frequency, radians per sample
@@ -195,7 +204,7 @@ def _rough_omega(window: AnalysisWindow, span: _Span, grid: _Grid, tables: KeyTa
 
 def _unmixed_at(window: AnalysisWindow, omega: F64, grid: _Grid, tables: KeyTables) -> C128:
     """(K, 2, H) complex amplitudes of sines at ``omega`` (K, 2) from the window's bins."""
-    angles = omega[:, _TONE_ROWS, None] * np.arange(grid.size) + _QUARTER  # (K, 4, B)
+    angles = omega[:, _TONE_ROWS, None] * grid.samples + _QUARTER  # (K, 4, B)
     response = np.matmul(np.cos(angles), tables.weights[window.digit])  # unit sines -> bins
     inverse = np.linalg.inv(response.transpose(0, 2, 1))  # bins -> Re a1, Im a1, Re a2, Im a2
     tones: C128 = np.matmul(np.matmul(_TO_COMPLEX, inverse), window.bins)
@@ -212,17 +221,17 @@ def _fit(
     offset = np.arctan2(sums[..., 0].imag, sums[..., 0].real) * grid.per_block
     omega = reference + offset  # offset: radians per sample, from the reference
     spin = np.exp(omega[..., None] * grid.block_phase)
-    mean = np.matmul(tones * np.conj(spin), span.weights)[..., 0] / span.count
-    gain = np.exp(offset[..., None] * grid.sample_phase[: grid.size]).sum(-1) * grid.per_block
+    mean = np.matmul(tones * np.conj(spin), span.weights)[..., 0] / span.divisor
+    gain = _SUM(np.exp(offset[..., None] * grid.sample_phase[: grid.size]), -1) * grid.per_block
     phasor = mean / gain
     return _ToneFit(
-        omega=omega,
-        drift=sums[..., 2] * np.conj(sums[..., 1]),
-        phasor=phasor,
-        power=(phasor.real**2 + phasor.imag**2) * _HALF,
-        mean=mean,
-        spin=spin,
-        units=np.exp(omega[..., None] * grid.sample_phase),
+        omega,
+        sums[..., 2] * np.conj(sums[..., 1]),
+        phasor,
+        (phasor.real**2 + phasor.imag**2) * _HALF,
+        mean,
+        spin,
+        np.exp(omega[..., None] * grid.sample_phase),
     )
 
 
@@ -239,8 +248,7 @@ def _model_energy(fit: _ToneFit, span: _Span) -> F64:
     omegas = np.matmul(fit.omega, _SQUARE_OMEGAS)  # (K, 4) i * (2 w1, 2 w2, w1 + w2, w1 - w2)
     terms = np.exp(omegas[..., None] * span.samples)  # e^{i w}, e^{i w first}, e^{i w length}
     sums = terms[..., 1] * (_ONE - terms[..., 2]) / (_ONE - terms[..., 0])
-    length = span.samples[:, 0, 2]
-    energy: F64 = length * fit.power.sum(1) + (weights * sums).sum(1).real
+    energy: F64 = span.samples[:, 0, 2] * _SUM(fit.power, 1) + _SUM(weights * sums, 1).real
     return energy
 
 
@@ -250,12 +258,13 @@ def _is_dtmf(
     """The checks on the two fitted tones but the overtones."""
     digit = window.digit
     drift = np.arctan2(fit.drift.imag, fit.drift.real) * grid.per_block
-    offsets = np.concatenate([fit.omega - tables.nominal[digit], drift], 1)
-    ok: Bools = np.all(np.abs(offsets * tables.to_pct2[digit]) <= _PCT_LIMITS, axis=1)
-    ok &= np.all(np.matmul(fit.power, _LEVELS) >= _LEVEL_FLOORS, axis=1)
-    energy = (window.energies() * span.interior).sum(1)
-    ok &= _model_energy(fit, span) >= np.maximum(energy, _TINY) * _EXPLAINED_MIN
-    return ok
+    offsets = np.abs(np.concatenate([fit.omega - tables.nominal[digit], drift], 1))
+    ok = offsets * tables.to_pct2[digit] <= _PCT_LIMITS
+    ok &= np.matmul(fit.power, _LEVELS) >= _LEVEL_FLOORS
+    energy = _SUM(window.energies() * span.interior, 1)
+    explained = _model_energy(fit, span) >= np.maximum(energy, _TINY) * _EXPLAINED_MIN
+    passed: Bools = _ALL(ok, 1) & explained
+    return passed
 
 
 def _overtone_share(
@@ -269,22 +278,22 @@ def _overtone_share(
     """
     size, digit = grid.size, window.digit
     response = np.matmul(fit.units[..., :size], tables.overtone_weights[digit])  # (K, 2, 4)
-    leakage = np.matmul((fit.phasor[..., None] * fit.spin).transpose(0, 2, 1), response).real
-    cleaned = (window.overtones() - leakage).view(np.complex128)  # (K, H, 2)
+    leakage = np.matmul(response.transpose(0, 2, 1), fit.phasor[..., None] * fit.spin).real
+    cleaned = np.matmul(_TO_COMPLEX, window.overtones() - leakage)  # (K, 2, H)
     omega = fit.omega * _OVERTONE_ORDERS
-    derotate = np.exp(omega[:, None, :] * -grid.block_phase[:, None])
-    coherent = np.matmul((cleaned * derotate).transpose(0, 2, 1), span.weights)[..., 0]
+    derotate = np.exp(omega[..., None] * -grid.block_phase)
+    coherent = np.matmul(cleaned * derotate, span.weights)[..., 0]
     offset = omega - tables.overtone_nominal[digit]
-    gain = np.abs(np.exp(offset[..., None] * grid.sample_phase[:size]).sum(-1))
-    amplitude = np.abs(coherent) / (span.count * gain) * tables.overtone_scale
-    share: F64 = (amplitude * amplitude).sum(1) * _HALF / np.maximum(fit.power.sum(1), _TINY)
+    gain = np.abs(_SUM(np.exp(offset[..., None] * grid.sample_phase[:size]), -1))
+    amplitude = np.abs(coherent) / (span.divisor * gain) * tables.overtone_scale
+    share: F64 = _SUM(amplitude * amplitude, 1) * _HALF / np.maximum(_SUM(fit.power, 1), _TINY)
     return share
 
 
 def _run_start(same: Bools, end: Ints, grid: _Grid) -> Ints:
     """First block of the run of hits that contains block ``end`` (per row)."""
     missed = ~same & (grid.after <= end[:, None])
-    start: Ints = (missed * grid.after).max(1)  # one past the last miss before ``end``
+    start: Ints = _MAX(missed * grid.after, 1)  # one past the last miss before ``end``
     return start
 
 
@@ -292,7 +301,7 @@ def _first_bridged(same: Bools, start: Ints, grid: _Grid) -> Ints:
     """Earliest hit reachable from ``start`` going back over gaps shorter than the split."""
     steps = grid.steps
     earlier = same & (steps < start[:, None] - 1)
-    if not earlier.any():  # no hit before the run: nothing to bridge
+    if not _ANY(earlier, None):  # no hit before the run: nothing to bridge
         return start
     position = np.where(same, steps, -(GAP_BLOCKS + 1) - steps.size)
     previous = np.empty_like(position)
@@ -318,25 +327,21 @@ def _edge(
     blocks ``pair``, ``pair + 1``: the cut whose predicted bins best match the observed ones.
 
     The fitted two-tone signal, cut at each of the 2B+1 possible samples, gives each block's
-    four bin values through prefix sums; the least-squares cut is the edge, to the sample.
+    four bin values as sums of its samples before (or from) the cut, one product with a 0/1
+    matrix; the least-squares cut is the edge, to the sample.
     """
     size = grid.size
     count = pair.size
     keys = np.arange(count)
     at_pair = fit.phasor * fit.spin[keys, :, pair]  # the tones' phasors at the pair's start
-    tone = np.matmul(at_pair[:, None, :], fit.units)[:, 0].real  # (K, 2B) the two blocks
-    sums = np.zeros((count, 2, size + 1, 4))  # per block, the tone's bins up to each cut
-    np.cumsum(tone.reshape(count, 2, size, 1) * tables.weights[window.digit][:, None], axis=2,
-              out=sums[:, :, 1:])  # fmt: skip
-    first, second = sums[:, 0, grid.cut_first], sums[:, 1, grid.cut_second]
-    if rising:  # the tone is on from the cut onwards
-        first, second = sums[:, 0, size:] - first, sums[:, 1, size:] - second
-    observed = window.bins[keys, :, pair][:, None, :], window.bins[keys, :, pair + 1][:, None, :]
-    first -= observed[0]
-    second -= observed[1]
-    miss = np.square(first, out=first)
-    miss += np.square(second, out=second)
-    cut: F64 = (pair * size + miss.sum(-1).argmin(1)).astype(np.float64)
+    tone = np.matmul(at_pair[:, None, :], fit.units).real  # (K, 1, 2B) the two blocks
+    weighted = tone.reshape(count, 1, 2, size) * tables.weights_by_bin[window.digit][:, :, None]
+    cuts = grid.rising if rising else grid.falling
+    predicted = np.matmul(weighted.reshape(count, 4, 2 * size), cuts)
+    observed = window.bins[keys[:, None], :, pair[:, None] + _PAIR]  # (K, 2, 4)
+    predicted = predicted.reshape(count, 4, 2, -1) - observed.transpose(0, 2, 1)[..., None]
+    miss = np.add.reduce(np.square(predicted, out=predicted).reshape(count, 8, -1), axis=1)
+    cut: F64 = (pair * size + miss.argmin(1)).astype(np.float64)
     return cut
 
 
@@ -350,23 +355,23 @@ def analyse_down(window: AnalysisWindow, tables: KeyTables) -> tuple[Bools, F64,
     grid = _grid(window.block_size, length)
     newest = length - 1
     missed = ~window.same[:, :newest]
-    start: Ints = (missed * grid.after[:newest]).max(1)  # one past the run's last miss
+    start: Ints = _MAX(missed * grid.after[:newest], 1)  # one past the run's last miss
     run = newest + 1 - start
     span = _span(grid, np.maximum(start, newest - 1 - ANALYSIS_BLOCKS) + 1, newest)
     accepted = np.zeros(count, dtype=bool)
     starts = np.zeros(count)
     rough = _rough_omega(window, span, grid, tables)
     offset = np.abs(rough - tables.nominal[window.digit]) * tables.to_pct[window.digit]
-    plausible = (offset <= _ROUGH_LIMIT).all(1) & (span.blocks >= MIN_INTERIOR_BLOCKS)
-    if not plausible.any():  # most talk-off candidates end here
+    plausible = _ALL(offset <= _ROUGH_LIMIT, 1) & (span.blocks >= MIN_INTERIOR_BLOCKS)
+    if not _ANY(plausible, None):  # most talk-off candidates end here
         return accepted, starts, run
     fit = _fit(window, span, rough, grid, tables)
     ok = plausible & _is_dtmf(window, span, fit, grid, tables)
-    if ok.any():
+    if _ANY(ok, None):
         ok &= _overtone_share(window, span, fit, grid, tables) <= _OVERTONE_MAX
-    if ok.any():
+    if _ANY(ok, None):
         accepted = ok
-        starts = np.where(ok, _starts(window, fit, start, grid, tables), 0.0)
+        starts = _starts(window, fit, start, grid, tables) * ok
     return accepted, starts, run
 
 
@@ -395,7 +400,7 @@ def locate_up(window: AnalysisWindow, tables: KeyTables) -> F64:
     """
     count, length = window.same.shape
     grid = _grid(window.block_size, length)
-    last = np.maximum((window.same * grid.after).max(1) - 1, 0)
+    last = np.maximum(_MAX(window.same * grid.after, 1) - 1, 0)
     start = _run_start(window.same, last, grid)
     span = _span(grid, np.maximum(start, last - 1 - ANALYSIS_BLOCKS) + 1, last)
     size = grid.size
@@ -405,7 +410,7 @@ def locate_up(window: AnalysisWindow, tables: KeyTables) -> F64:
         magnitude = np.abs(window.tones).sum(1)
         keys = np.arange(count)
         reference = np.where(
-            span.blocks > 0, (magnitude * span.interior).sum(1) / span.count[:, 0],
+            span.blocks > 0, (magnitude * span.interior).sum(1) / span.divisor[:, 0],
             magnitude[keys, last],
         )  # fmt: skip
         blocks = np.stack([last, np.minimum(last + 1, length - 1)], axis=1)

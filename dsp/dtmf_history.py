@@ -10,7 +10,7 @@ key each channel is tracking: one fancy index per field, whatever the chunk size
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -22,10 +22,10 @@ F64 = npt.NDArray[np.float64]
 C128 = npt.NDArray[np.complex128]
 Bools = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.intp]
+_FOUR = np.arange(4)
 
 
-@dataclass(frozen=True)
-class AnalysisWindow:
+class AnalysisWindow(NamedTuple):
     """The last H blocks of K channels, seen through their candidate key's two bins."""
 
     first_block: Ints  # (K,) global index of each row's column 0
@@ -44,9 +44,11 @@ class AnalysisWindow:
         return energies
 
     def overtones(self) -> F32:
-        """(K, H, 4) Re, Im of the row tone's then the column tone's overtone bin (meaningful
+        """(K, 4, H) Re, Im of the row tone's then the column tone's overtone bin (meaningful
         on the key's hits only)."""
-        overtones: F32 = self.history.overtones[self.slots, self.channels]
+        overtones: F32 = self.history.overtones[
+            self.slots[:, None, :], _FOUR[:, None], self.channels[:, :, None]
+        ]
         return overtones
 
 
@@ -61,17 +63,20 @@ class BlockHistory:
         self.coefficients = np.zeros((length, channels, coefficients), dtype=np.float32)
         self.energies = np.zeros((length, channels), dtype=np.float32)
         self.codes = np.full((length, channels), -1, dtype=np.int8)
-        self.overtones = np.zeros((length, channels, 4), dtype=np.float32)
+        self.overtones = np.zeros((length, 4, channels), dtype=np.float32)
         self._steps = np.arange(1 - window, 1)
 
     def resize(self, channels: int) -> None:
         """Keep the first ``channels`` slots' features; new ones start silent."""
         keep = min(channels, self.coefficients.shape[1])
-        for name, fill in (("coefficients", 0), ("energies", 0), ("codes", -1), ("overtones", 0)):
+        for name, fill in (("coefficients", 0), ("energies", 0), ("codes", -1)):
             old = getattr(self, name)
             new = np.full((old.shape[0], channels, *old.shape[2:]), fill, dtype=old.dtype)
             new[:, :keep] = old[:, :keep]
             setattr(self, name, new)
+        overtones = np.zeros((self.length, 4, channels), dtype=np.float32)
+        overtones[..., :keep] = self.overtones[..., :keep]
+        self.overtones = overtones
 
     def window(
         self,

@@ -33,6 +33,7 @@ class KeyTables:
     to_pct2: F64  # (16, 4) the same, twice over
     unmixing: C128  # (16, 2, 4) bin values to the two sines' complex amplitudes at the bins
     weights: F64  # (16, B, 4) the bank's weights of the key's four columns
+    weights_by_bin: F64  # (16, 4, B) the same, one row per column
     overtone_weights: F64  # (16, B, 4) the overtone bank's weights of the same four columns
     overtone_nominal: F64  # (16, 2) the overtone bins' frequencies, radians per sample
     overtone_scale: F64  # 0-d: sqrt(2 B), a block sum's magnitude to a sine's amplitude
@@ -60,6 +61,7 @@ class KeyTables:
             to_pct2=np.tile(100.0 / bank.omega[bins], 2),
             unmixing=unmixing,
             weights=np.ascontiguousarray(weights),
+            weights_by_bin=np.ascontiguousarray(weights.transpose(0, 2, 1)),
             overtone_weights=np.ascontiguousarray(overtone),
             overtone_nominal=overtones.omega[bins],
             overtone_scale=np.array(np.sqrt(2.0 * bank.block_size)),

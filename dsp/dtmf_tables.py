@@ -133,8 +133,8 @@ NEXT, ACTION = _build()  # indexed by state * 3 + input
 
 # The same machine over (state, tracked key) and a block's key code, for the detector's loop:
 # one lookup per block advances the state and takes the key on START. A channel's position is
-# ``(state * CODES + key + 1) * CODES`` (key -1: none yet), so that adding the block's
-# ``code + 1`` (0: no key in the block) gives the table index.
+# ``(state * CODES + key + 1) * CODES + 1`` (key -1: none yet), so that adding the block's key
+# code (-1: no key) gives the table index, and ``index // CODES`` is ``state * CODES + key + 1``.
 CODES = 17  # key codes -1 .. 15
 
 
@@ -147,25 +147,24 @@ def _build_keyed() -> tuple[npt.NDArray[np.intp], npt.NDArray[np.int8]]:
     index = state * len(Input) + event
     action = ACTION[index]
     tracked = np.where(action == Action.START, code, key)
-    position = ((NEXT[index].astype(np.intp) * CODES + tracked + 1) * CODES).ravel()
+    position = keyed_position(NEXT[index], tracked).ravel()
     position.setflags(write=False)
     flat_action = action.ravel()
     flat_action.setflags(write=False)
     return position, flat_action
 
 
-KEYED_NEXT, KEYED_ACTION = _build_keyed()  # indexed by position + code + 1
-
-
 def keyed_position(state: npt.ArrayLike, key: npt.ArrayLike) -> npt.NDArray[np.intp]:
     """The loop's position for ``state`` tracking ``key`` (-1: none)."""
-    position: npt.NDArray[np.intp] = (
-        np.asarray(state, dtype=np.intp) * CODES + np.asarray(key, dtype=np.intp) + 1
-    ) * CODES
+    base = np.asarray(state, dtype=np.intp) * CODES + np.asarray(key, dtype=np.intp) + 1
+    position: npt.NDArray[np.intp] = base * CODES + 1
     return position
 
 
 def keyed_parts(position: npt.ArrayLike) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
-    """(state, key) of loop positions."""
+    """(state, key) of loop positions, or of table indices."""
     state, rest = np.divmod(np.asarray(position, dtype=np.intp) // CODES, CODES)
     return state, rest - 1
+
+
+KEYED_NEXT, KEYED_ACTION = _build_keyed()  # indexed by position + code
