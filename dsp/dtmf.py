@@ -45,6 +45,7 @@ from dsp.dtmf_analysis import (
     DIGITS,
     OVERTONE_COLUMN,
     OVERTONE_ROW,
+    ToneModel,
     analyse_down,
     locate_up,
 )
@@ -81,6 +82,7 @@ F32 = npt.NDArray[np.float32]
 Codes = npt.NDArray[np.int8]
 _LIVE = CODES * CODES  # loop positions from here on are past IDLE
 _IDLE = int(keyed_position(State.IDLE, -1))
+_FOUR = np.arange(4)
 _KEY = int(keyed_position(State.KEY, 0))  # KEY tracking key k: _KEY + k * CODES
 _HOLD, _RETRY = int(State.HOLD) * _LIVE, RETRY_STATE * _LIVE  # state parts of a position
 _PENDING = int(State.PENDING)
@@ -156,9 +158,14 @@ class DtmfDetector:
         self._ones = np.ones(block, dtype=np.float32)
         self._squares = np.empty((0, 2 * self._bank.size), dtype=np.float32)
         self._power = np.empty((self._bank.size, 0), dtype=np.float32)
-        self._two, self._tiny = np.float32(2.0), np.float32(1e-9)
+        # 10 ms steadiness: strongest two >= share * (2 * energy of both blocks + 1e-9)
+        self._half_tiny = np.float32(0.5e-9)
+        self._pair_share2 = np.float32(2.0) * self._pair_share
+        # the 10 ms window's coefficients: X[b-1] + rotated X[b] (the pair weights' lower half)
+        self._rotation = np.ascontiguousarray(self._pair_weights[2 * self._bank.size :])
         self._decoded = np.empty((0, 0), dtype=np.float32)  # G.711 decoding buffer, reused
         self._position = np.full(channels, _IDLE, dtype=np.intp)  # state loop position
+        self._key_tones = _KeyTones(channels)  # how each key that is down was fitted
         self._origin = np.zeros(channels, dtype=np.int64)
 
     @property
@@ -220,6 +227,7 @@ class DtmfDetector:
         self._loud = loud
         self._position = _resized(self._position, channels, _IDLE)
         self._origin = _resized(self._origin, channels, self._framer.samples)
+        self._key_tones.resize(channels)
         if channels > old:
             self._framer.clear(np.arange(old, channels))
 
@@ -295,35 +303,27 @@ class DtmfDetector:
         ``PAIR_TONE_SHARE_DB`` of the 10 ms energy: a DTMF tone does, speech rarely does.
         """
         history = self._history
-        before = ring - self.channels
-        before %= RING_BLOCKS * self.channels
-        half = coefficients.shape[1]
-        pair = np.empty((rows.size, 2 * half), dtype=np.float32)
-        pair[:, :half] = history.coefficients.reshape(-1, half).take(before, axis=0)
-        pair[:, half:] = coefficients.take(rows, axis=0)
-        energies = history.energies.reshape(-1)
-        both = energies.take(before) + energies.take(ring)
-        squares = np.square(pair @ self._pair_weights)  # 10 ms coefficients, (rows, 16)
-        power = (squares[:, : half // 2] + squares[:, half // 2 :]).T.copy()  # (8, rows)
-        row = np.maximum(np.maximum(power[0], power[1]), np.maximum(power[2], power[3]))
-        col = np.maximum(np.maximum(power[4], power[5]), np.maximum(power[6], power[7]))
+        before = ring - self.channels  # the block before, a slot back (wrapping round the ring)
+        ten = history.coefficients.reshape(-1, coefficients.shape[1]).take(before, 0, mode="wrap")
+        ten += coefficients.take(rows, axis=0) @ self._rotation  # 10 ms coefficients, (rows, 16)
+        squares = np.square(ten, out=ten)
+        half = squares.shape[1] // 2
+        power = np.add(squares[:, :half], squares[:, half:]).T.copy()  # (8, rows)
+        strongest = np.maximum.reduce(power[:4], axis=0) + np.maximum.reduce(power[4:], axis=0)
         key = power[:4].argmax(0) * 4 + power[4:].argmax(0)
-        share = (row + col) / (both * self._two + self._tiny)
-        steady = share >= self._pair_share
-        steady |= ~self._loud.reshape(-1).take(before)
+        energies = history.energies.reshape(-1)
+        both = energies.take(before, mode="wrap") + energies.take(ring)
+        steady = strongest >= (both + self._half_tiny) * self._pair_share2
+        steady |= ~self._loud.reshape(-1).take(before, mode="wrap")
         key[~steady] = -1
         keyed: Codes = key.astype(np.int8)
         return keyed
 
     def _overtone_bins(self, frames: F32, keys: Codes, ring: Ints) -> None:
         """Each key block's overtone bins of its own key, into the ring."""
-        values = self._overtones.coefficients(frames)
-        columns = self._tables.columns[keys]
-        picked = values[np.arange(keys.size)[:, None], columns]
-        channels = self.channels
-        slot = ring // channels  # the ring holds (slot, bin, channel)
-        index = ring[:, None] + (3 * slot[:, None] + np.arange(4)) * channels
-        self._history.overtones.reshape(-1).put(index, picked)
+        values = self._overtones.coefficients(frames).reshape(-1)
+        columns = self._tables.columns.take(keys, axis=0) + np.arange(0, values.size, 16)[:, None]
+        self._history.overtones.reshape(-1).put(ring[:, None] * 4 + _FOUR, values.take(columns))
 
     def _advance(self, first: int, codes: Codes, events: list[DtmfEvent]) -> None:
         """Run the state table over the step's blocks (``codes``, (count, C)) of the live
@@ -362,24 +362,26 @@ class DtmfDetector:
         position = step.position
         if up.any():
             window = self._window(step, rows[up], block[up], digit[up])
-            ends = locate_up(window, self._tables)
+            ends = locate_up(window, self._tables, self._key_tones.take(step.live.take(rows[up])))
             self._emit(step.live.take(rows[up]), digit[up], "up", ends, events)
             if up.all():
                 return position
             ripe = ~up
             rows, block, digit = rows[ripe], block[ripe], digit[ripe]
         window = self._window(step, rows, block, digit)
-        accepted, starts, run = analyse_down(window, self._tables)
+        accepted, starts, run, model = analyse_down(window, self._tables)
         if not accepted.all():
             failed, run = rows[~accepted], run[~accepted]
             pending = position.take(failed) // _LIVE == _PENDING  # still awaiting this analysis
             waiting = failed[pending]
             held = np.where(run[pending] >= HOLD_RUN_BLOCKS, _HOLD, _RETRY)
             position[waiting] = held + position.take(waiting) % _LIVE
-        if accepted.any():
+        if model is not None and accepted.any():
             keys = rows[accepted]
             position[keys] = _replay_key(step, keys, block[accepted], digit[accepted])
-            self._emit(step.live.take(keys), digit[accepted], "down", starts[accepted], events)
+            channels = step.live.take(keys)
+            self._key_tones.put(channels, model, accepted)
+            self._emit(channels, digit[accepted], "down", starts[accepted], events)
         return position
 
     def _window(self, step: _Step, rows: Ints, block: Ints, digit: Ints) -> AnalysisWindow:
@@ -410,6 +412,32 @@ class _Step(NamedTuple):
     live: Ints
     position: Ints  # loop positions at the end of the step
     inputs: Codes  # (blocks, live) block key codes
+
+
+class _KeyTones:
+    """Per channel, the tone model of the key that is down (see :class:`ToneModel`)."""
+
+    def __init__(self, channels: int) -> None:
+        self.reference = np.zeros((channels, 2))
+        self.unmixing = np.zeros((channels, 2, 4), dtype=np.complex128)
+        self.omega = np.zeros((channels, 2))
+        self.gain = np.ones((channels, 2), dtype=np.complex128)
+
+    def put(self, channels: Ints, model: ToneModel, rows: npt.NDArray[np.bool_]) -> None:
+        """Keep the models of ``rows`` of ``model`` for ``channels``."""
+        for name, values in zip(ToneModel._fields, model, strict=True):
+            getattr(self, name)[channels] = values[rows]
+
+    def take(self, channels: Ints) -> ToneModel:
+        return ToneModel(*(getattr(self, name)[channels] for name in ToneModel._fields))
+
+    def resize(self, channels: int) -> None:
+        for name in ToneModel._fields:
+            old = getattr(self, name)
+            new = np.ones((channels, *old.shape[1:]), dtype=old.dtype)
+            keep = min(channels, old.shape[0])
+            new[:keep] = old[:keep]
+            setattr(self, name, new)
 
 
 def _replay_key(step: _Step, rows: Ints, since: Ints, digit: Ints) -> Ints:

@@ -176,9 +176,22 @@ def _span(grid: _Grid, lo: Ints, hi: Ints | int) -> _Span:
     )
 
 
+class ToneModel(NamedTuple):
+    """How a key's tones were fitted at key-down, (K, ...) per key: unmixed at ``reference``
+    (rad/sample, (K, 2)) by ``unmixing`` ((K, 2, 4) bins to complex amplitudes), derotated at
+    ``omega`` ((K, 2)), a block's response to the tone being ``gain`` ((K, 2)). The key-up
+    position refits the tones' amplitudes at the key's end the same way."""
+
+    reference: F64
+    unmixing: C128
+    omega: F64
+    gain: C128
+
+
 class _ToneFit(NamedTuple):
     """Both tones of K candidates: per-tone fields are (K, 2), row tone first."""
 
+    model: ToneModel
     omega: F64  # measured frequency, radians per sample
     drift: C128  # advance over the window's second half times conj(over its first half)
     phasor: C128  # complex amplitude a: the tone is Re(a * exp(i*omega*n)), n from window start
@@ -202,20 +215,28 @@ def _rough_omega(window: AnalysisWindow, span: _Span, grid: _Grid, tables: KeyTa
     return omega
 
 
-def _unmixed_at(window: AnalysisWindow, omega: F64, grid: _Grid, tables: KeyTables) -> C128:
-    """(K, 2, H) complex amplitudes of sines at ``omega`` (K, 2) from the window's bins."""
+def _unmixing_at(window: AnalysisWindow, omega: F64, grid: _Grid, tables: KeyTables) -> C128:
+    """(K, 2, 4): the window's bins to the complex amplitudes of sines at ``omega`` (K, 2)."""
     angles = omega[:, _TONE_ROWS, None] * grid.samples + _QUARTER  # (K, 4, B)
     response = np.matmul(np.cos(angles), tables.weights[window.digit])  # unit sines -> bins
     inverse = np.linalg.inv(response.transpose(0, 2, 1))  # bins -> Re a1, Im a1, Re a2, Im a2
-    tones: C128 = np.matmul(np.matmul(_TO_COMPLEX, inverse), window.bins)
-    return tones
+    unmixing: C128 = np.matmul(_TO_COMPLEX, inverse)
+    return unmixing
 
 
 def _fit(
-    window: AnalysisWindow, span: _Span, reference: F64, grid: _Grid, tables: KeyTables
+    window: AnalysisWindow,
+    span: _Span,
+    reference: F64,
+    grid: _Grid,
+    tables: KeyTables,
+    unmixing: C128 | None = None,
 ) -> _ToneFit:
-    """Steady sines fitted to the tones unmixed at ``reference`` (K, 2) rad/sample."""
-    tones = _unmixed_at(window, reference, grid, tables)
+    """Steady sines fitted to the tones unmixed at ``reference`` (K, 2) rad/sample (by
+    ``unmixing`` when given, else by the unmixing computed at ``reference``)."""
+    if unmixing is None:
+        unmixing = _unmixing_at(window, reference, grid, tables)
+    tones = np.matmul(unmixing, window.bins)
     advance = _advance(tones, np.exp(reference * grid.rotation))
     sums = np.matmul(advance, span.pairs)  # (K, 2, 3): all pairs, the first half, the second
     offset = np.arctan2(sums[..., 0].imag, sums[..., 0].real) * grid.per_block
@@ -225,6 +246,7 @@ def _fit(
     gain = _SUM(np.exp(offset[..., None] * grid.sample_phase[: grid.size]), -1) * grid.per_block
     phasor = mean / gain
     return _ToneFit(
+        ToneModel(reference, unmixing, omega, gain),
         omega,
         sums[..., 2] * np.conj(sums[..., 1]),
         phasor,
@@ -345,9 +367,12 @@ def _edge(
     return cut
 
 
-def analyse_down(window: AnalysisWindow, tables: KeyTables) -> tuple[Bools, F64, Ints]:
-    """Which candidates are DTMF keys, their start (global sample index; for keys only), and
-    the length in blocks of the run of hits that was analysed.
+def analyse_down(
+    window: AnalysisWindow, tables: KeyTables
+) -> tuple[Bools, F64, Ints, ToneModel | None]:
+    """Which candidates are DTMF keys, their start (global sample index; for keys only), the
+    length in blocks of the run of hits that was analysed, and how the tones were fitted (for
+    the keys' up positions; None when no candidate got that far).
 
     The checks run from the cheapest on; the later ones only when a candidate still stands.
     """
@@ -364,7 +389,7 @@ def analyse_down(window: AnalysisWindow, tables: KeyTables) -> tuple[Bools, F64,
     offset = np.abs(rough - tables.nominal[window.digit]) * tables.to_pct[window.digit]
     plausible = _ALL(offset <= _ROUGH_LIMIT, 1) & (span.blocks >= MIN_INTERIOR_BLOCKS)
     if not _ANY(plausible, None):  # most talk-off candidates end here
-        return accepted, starts, run
+        return accepted, starts, run, None
     fit = _fit(window, span, rough, grid, tables)
     ok = plausible & _is_dtmf(window, span, fit, grid, tables)
     if _ANY(ok, None):
@@ -372,7 +397,7 @@ def analyse_down(window: AnalysisWindow, tables: KeyTables) -> tuple[Bools, F64,
     if _ANY(ok, None):
         accepted = ok
         starts = _starts(window, fit, start, grid, tables) * ok
-    return accepted, starts, run
+    return accepted, starts, run, fit.model
 
 
 def _starts(
@@ -392,11 +417,12 @@ def _starts(
     return starts
 
 
-def locate_up(window: AnalysisWindow, tables: KeyTables) -> F64:
+def locate_up(window: AnalysisWindow, tables: KeyTables, model: ToneModel) -> F64:
     """End (global sample index) of each key whose last hit is in the window.
 
-    The tones are fitted on the last blocks of the key's final run; when that run is too
-    short to fit, the end is estimated from the edge blocks' magnitudes.
+    The tones are fitted on the last blocks of the key's final run, unmixed as the key-down
+    analysis unmixed them (``model``); when that run is too short to fit, the end is
+    estimated from the edge blocks' magnitudes.
     """
     count, length = window.same.shape
     grid = _grid(window.block_size, length)
@@ -406,19 +432,19 @@ def locate_up(window: AnalysisWindow, tables: KeyTables) -> F64:
     size = grid.size
     fitted = span.blocks >= 2
     ends = np.zeros(count)
-    if not fitted.all():
-        magnitude = np.abs(window.tones).sum(1)
+    if not _ALL(fitted, None):
+        magnitude = _SUM(np.abs(window.tones), 1)
         keys = np.arange(count)
         reference = np.where(
-            span.blocks > 0, (magnitude * span.interior).sum(1) / span.divisor[:, 0],
+            span.blocks > 0, _SUM(magnitude * span.interior, 1) / span.divisor[:, 0],
             magnitude[keys, last],
         )  # fmt: skip
         blocks = np.stack([last, np.minimum(last + 1, length - 1)], axis=1)
         cover = _coverage(window, blocks, reference)
         after = np.where(last + 1 < length, cover[:, 1], 0.0)
         ends = last * size + (cover[:, 0] + after) * size
-    if fitted.any():
-        fit = _fit(window, span, _rough_omega(window, span, grid, tables), grid, tables)
+    if _ANY(fitted, None):
+        fit = _fit(window, span, model.reference, grid, tables, model.unmixing)
         cut = _edge(window, fit, grid, tables, np.minimum(last, length - 2), rising=False)
         ends = np.where(fitted, cut, ends)
     result: F64 = window.first_block * size + ends

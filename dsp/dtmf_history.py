@@ -22,7 +22,6 @@ F64 = npt.NDArray[np.float64]
 C128 = npt.NDArray[np.complex128]
 Bools = npt.NDArray[np.bool_]
 Ints = npt.NDArray[np.intp]
-_FOUR = np.arange(4)
 
 
 class AnalysisWindow(NamedTuple):
@@ -46,9 +45,7 @@ class AnalysisWindow(NamedTuple):
     def overtones(self) -> F32:
         """(K, 4, H) Re, Im of the row tone's then the column tone's overtone bin (meaningful
         on the key's hits only)."""
-        overtones: F32 = self.history.overtones[
-            self.slots[:, None, :], _FOUR[:, None], self.channels[:, :, None]
-        ]
+        overtones: F32 = self.history.overtones[self.slots, self.channels].transpose(0, 2, 1)
         return overtones
 
 
@@ -63,20 +60,18 @@ class BlockHistory:
         self.coefficients = np.zeros((length, channels, coefficients), dtype=np.float32)
         self.energies = np.zeros((length, channels), dtype=np.float32)
         self.codes = np.full((length, channels), -1, dtype=np.int8)
-        self.overtones = np.zeros((length, 4, channels), dtype=np.float32)
+        self.overtones = np.zeros((length, channels, 4), dtype=np.float32)
         self._steps = np.arange(1 - window, 1)
+        self._ahead = np.arange(window)
 
     def resize(self, channels: int) -> None:
         """Keep the first ``channels`` slots' features; new ones start silent."""
         keep = min(channels, self.coefficients.shape[1])
-        for name, fill in (("coefficients", 0), ("energies", 0), ("codes", -1)):
+        for name, fill in (("coefficients", 0), ("energies", 0), ("codes", -1), ("overtones", 0)):
             old = getattr(self, name)
             new = np.full((old.shape[0], channels, *old.shape[2:]), fill, dtype=old.dtype)
             new[:, :keep] = old[:, :keep]
             setattr(self, name, new)
-        overtones = np.zeros((self.length, 4, channels), dtype=np.float32)
-        overtones[..., :keep] = self.overtones[..., :keep]
-        self.overtones = overtones
 
     def window(
         self,
@@ -91,19 +86,21 @@ class BlockHistory:
         Seen through the two bins of each row's key ``digit``. Blocks before ``first_valid``
         (another stream) read as silence.
         """
-        blocks = last_block[:, None] + self._steps
+        first = last_block + self._steps[0]
+        blocks = first[:, None] + self._ahead
         slots = blocks % self.length
-        valid = blocks >= first_valid[:, None]
         each = channels[:, None]
         same = self.codes[slots, each] == digit[:, None]
-        same &= valid
-        columns = tables.columns[digit][:, :, None]
+        columns = tables.columns[digit, :, None]
         bins = self.coefficients[slots[:, None, :], each[:, :, None], columns]
-        bins *= valid[:, None, :]
+        if int(first_valid.max()) > int(first.min()):  # a stream began inside the window
+            valid = blocks >= first_valid[:, None]
+            same &= valid
+            bins *= valid[:, None, :]
         wide = bins.astype(np.float64)
         tones = np.matmul(tables.unmixing[digit], wide)
         return AnalysisWindow(
-            last_block + self._steps[0],
+            first,
             tables.block_size,
             digit,
             wide,
