@@ -2,6 +2,7 @@
 
     python benchmarks/dtmf_throughput.py [--channels 1 100 1000 10000] [--seconds 1.0]
                                          [--traffic speech|music|silence|keys] [--cpu N]
+                                         [--passes 5] [--baseline DIR]
 
 Runs single-threaded (BLAS pinned to one thread, the process pinned to one core). The audio
 is real traffic: by default the speech of the talk-off corpus (built on first use, cached),
@@ -10,6 +11,14 @@ part (harder: sustained notes keep candidates alive), ``silence`` low noise, ``k
 sequence on every channel (the worst case for the analysis). For each channel count it
 prints the time per tick and the channels one core keeps in real time, for int16 input and
 for G.711 input including the decode (``process_codes``).
+
+The machine is shared, so every tick is timed on its own, ``--passes`` times over the same
+audio (a fresh detector each pass), and the figure is the sum of each tick's best time: a
+pass the scheduler interrupted costs one tick's best, not the whole figure.
+
+``--baseline DIR`` times the detector of another checkout too (``DIR/dsp``, e.g. a
+``git worktree`` of an older commit), its passes interleaved with ours, and prints the
+ratio: before and after from one run, under the same load.
 """
 
 from __future__ import annotations
@@ -20,10 +29,14 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 
 import argparse  # noqa: E402
+import importlib  # noqa: E402
 import importlib.util  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
+from types import ModuleType  # noqa: E402
+from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 import numpy.typing as npt  # noqa: E402
@@ -37,6 +50,7 @@ from dsp.mix import saturate  # noqa: E402
 
 TICK = 160
 RATE = 8000
+Detector = Callable[[int], Any]
 
 
 def corpus_audio(part: str) -> npt.NDArray[np.int16]:
@@ -72,20 +86,46 @@ def traffic(
     return out
 
 
-def run(
-    detector: DtmfDetector, ticks: list[npt.NDArray[np.generic]], g711_law: str | None
-) -> float:
-    """Seconds per tick, best of three passes over the ticks."""
-    best = float("inf")
-    for _ in range(3):
+def baseline_detector(directory: Path) -> Detector:
+    """``DtmfDetector`` of the ``dsp`` package under ``directory``, imported beside ours."""
+    ours = {name: module for name, module in sys.modules.items() if name.split(".")[0] == "dsp"}
+    for name in ours:
+        del sys.modules[name]
+    sys.path.insert(0, str(directory))
+    try:
+        module: ModuleType = importlib.import_module("dsp.dtmf")
+    finally:
+        sys.path.remove(str(directory))
+        for name in [name for name in sys.modules if name.split(".")[0] == "dsp"]:
+            del sys.modules[name]
+        sys.modules.update(ours)
+    detector: Detector = module.DtmfDetector
+    return detector
+
+
+def tick_times(
+    make: Detector, ticks: list[npt.NDArray[np.generic]], law: g711.Law | None
+) -> npt.NDArray[np.float64]:
+    """Seconds of each tick, one pass over ``ticks`` with a fresh detector."""
+    detector = make(ticks[0].shape[0])
+    feed = detector.process if law is None else (lambda t: detector.process_codes(t, law))
+    times = np.empty(len(ticks))
+    for index, tick in enumerate(ticks):
         began = time.perf_counter()
-        for tick in ticks:
-            if g711_law is None:
-                detector.process(tick)  # type: ignore[arg-type]
-            else:
-                detector.process_codes(tick, g711_law)  # type: ignore[arg-type]
-        best = min(best, (time.perf_counter() - began) / len(ticks))
-    return best
+        feed(tick)
+        times[index] = time.perf_counter() - began
+    return times
+
+
+def measure(
+    makers: list[Detector], ticks: list[npt.NDArray[np.generic]], law: g711.Law | None, passes: int
+) -> list[float]:
+    """Seconds per tick of each detector: each tick's best over the passes, averaged."""
+    best = [np.full(len(ticks), np.inf) for _ in makers]
+    for _ in range(passes):
+        for index, make in enumerate(makers):
+            best[index] = np.minimum(best[index], tick_times(make, ticks, law))
+    return [float(times.mean()) for times in best]
 
 
 def main() -> None:
@@ -96,13 +136,22 @@ def main() -> None:
         "--traffic", choices=["speech", "music", "silence", "keys"], default="speech"
     )
     parser.add_argument("--cpu", type=int, default=None, help="core to pin to (default: last)")
+    parser.add_argument("--passes", type=int, default=5, help="passes over the audio per figure")
+    parser.add_argument("--baseline", type=Path, default=None, help="checkout to compare with")
     args = parser.parse_args()
     cpu = args.cpu if args.cpu is not None else max(os.sched_getaffinity(0))
     os.sched_setaffinity(0, {cpu})
+    makers: list[Detector] = [DtmfDetector]
+    if args.baseline is not None:
+        makers.insert(0, baseline_detector(args.baseline.resolve()))
     rng = np.random.default_rng(1)
     print(f"# dtmf_throughput: traffic={args.traffic} seconds={args.seconds} tick={TICK} "
-          f"cpu={cpu} numpy={np.__version__} BLAS threads=1")  # fmt: skip
-    print(f"{'channels':>9} {'input':>6} {'ms/tick':>9} {'channels/core':>14}")
+          f"cpu={cpu} passes={args.passes} baseline={args.baseline} "
+          f"numpy={np.__version__} BLAS threads=1")  # fmt: skip
+    header = f"{'channels':>9} {'input':>6} {'ms/tick':>9} {'channels/core':>14}"
+    if args.baseline is not None:
+        header += f" {'before ms':>10} {'before ch/core':>15} {'speed-up':>9}"
+    print(header)
     for channels in args.channels:
         samples = max(TICK, int(args.seconds * RATE) // TICK * TICK)
         audio = traffic(args.traffic, channels, samples, rng)
@@ -111,10 +160,13 @@ def main() -> None:
             ("int16", linear, None),
             ("g711", [g711.encode(t, "ulaw") for t in linear], "ulaw"),
         ):
-            detector = DtmfDetector(channels)
-            seconds = run(detector, ticks, law)  # type: ignore[arg-type]
-            per_core = channels * (TICK / RATE) / seconds
-            print(f"{channels:>9} {label:>6} {seconds * 1e3:>9.3f} {per_core:>14,.0f}")
+            seconds = measure(makers, ticks, law, args.passes)  # type: ignore[arg-type]
+            per_core = [channels * (TICK / RATE) / s for s in seconds]
+            line = f"{channels:>9} {label:>6} {seconds[-1] * 1e3:>9.3f} {per_core[-1]:>14,.0f}"
+            if args.baseline is not None:
+                line += f" {seconds[0] * 1e3:>10.3f} {per_core[0]:>15,.0f}"
+                line += f" {seconds[0] / seconds[-1]:>8.2f}x"
+            print(line)
 
 
 if __name__ == "__main__":

@@ -1,22 +1,27 @@
 """Streaming DTMF detector for many channels at once (ITU-T Q.24, ETSI ES 201 235-3).
 
 How it works. Every channel is cut into 5 ms blocks on a grid common to all channels, and a
-Goertzel bank (:mod:`dsp.goertzel`, one matrix product for all channels) gives each block's
-DFT coefficients at the eight DTMF frequencies and its energy.
+Goertzel bank (:mod:`dsp.goertzel`, a matrix product for all channels) gives each block's
+DFT coefficients at the eight DTMF frequencies. They go straight into a ring of the last
+``RING_STEPS`` steps of every channel (:class:`~dsp.dtmf_history.BlockHistory`); a step is
+``STEP_BLOCKS`` blocks on a grid common to all channels (one 20 ms tick), and the blocks are
+screened, advanced and settled a step (or the part of it a call brings) at a time.
 
 A screen over all channels marks a block as a *hit* when the strongest row bin and the
 strongest column bin are above ``SCREEN_LEVEL_DBM0``, within ``SCREEN_TWIST_DB`` of each other
-and hold ``BLOCK_TONE_SHARE_DB`` of the block's energy. For the (few) hits only, the key is
-read from the 10 ms window of the block and the one before (5 ms bins are too wide to tell
-neighbouring rows apart), and a hit that follows a hit must also hold ``PAIR_TONE_SHARE_DB``
-of those 10 ms: a DTMF tone does, speech rarely does.
+and hold ``BLOCK_TONE_SHARE_DB`` of the block's energy (computed only for the blocks that pass
+the first two checks). For the (few) hits only, the key is read from the 10 ms window of the
+block and the one before (5 ms bins are too wide to tell neighbouring rows apart), and a hit
+that follows a block that passed the screen must also hold ``PAIR_TONE_SHARE_DB`` of those
+10 ms: a DTMF tone does, speech rarely does.
 
-A state machine, one small table (:mod:`dsp.dtmf_tables`), advances the live channels block
-by block from (state, input), inputs MISS / SAME key / OTHER key. A run of
+A state machine (:mod:`dsp.dtmf_tables`) advances the live channels block by block; its
+(state, input) table, inputs MISS / SAME key / OTHER key, is unrolled over the tracked key
+and the block's key code, so one lookup per block advances every live channel. A run of
 ``KEY_MIN_BLOCKS`` hits of one key is analysed; a key ends after ``GAP_BLOCKS`` blocks
 without it. With 5 ms blocks a 40 ms tone gives at least 7 hits, a 23 ms tone at most 5; a
-10 ms break at most 3 misses, a 40 ms pause at least 7. Analyses and key-ends met in a
-step of ``STEP_BLOCKS`` blocks are settled together, vectorized over the channels.
+10 ms break at most 3 misses, a 40 ms pause at least 7. Analyses and key-ends met in a step
+are settled together, vectorized over the channels, with a fixed number of numpy calls.
 
 The analysis (:mod:`dsp.dtmf_analysis`) fits the two tones on the run's newest 40 ms:
 frequency offsets from the phase advance between blocks (after unmixing the two tones'
@@ -25,7 +30,8 @@ both offsets are within ``FREQ_TOLERANCE_PCT`` and steady (``DRIFT_MAX_PCT``), t
 tones leave at most ``RESIDUAL_MAX_DB`` of the energy unexplained, their overtones stay
 below ``OVERTONE_MAX_DB``, both are above ``MIN_TONE_LEVEL_DBM0`` and the twist is within
 ``NORMAL_TWIST_MAX_DB`` / ``REVERSE_TWIST_MAX_DB``. Start and end are the samples where the
-fitted tones, cut there, best explain the edge blocks.
+fitted tones, cut there, best explain the edge blocks; the end refits the key's last blocks
+with the unmixing the key-down analysis built for it.
 
 Levels follow :mod:`dsp.tones`: int16 scale, 0 dBm0 = a sine of RMS 16112.4.
 """
@@ -70,9 +76,9 @@ PAIR_TONE_SHARE_DB = -3.0  # screen, a hit after a hit: the same over the 10 ms 
 SCREEN_LEVEL_DBM0 = -43.0  # screen: each bin's tone level floor (the analysis uses -40)
 SCREEN_TWIST_DB = 16.0  # screen: the weaker bin within this of the stronger (one tone is no key)
 HISTORY_BLOCKS = 20  # blocks an analysis window looks at (100 ms)
-STEP_BLOCKS = 4  # blocks screened, advanced and settled together (20 ms)
-RING_BLOCKS = HISTORY_BLOCKS + STEP_BLOCKS  # block features kept per channel
-BLOCKWISE_CHANNELS = 16384  # up to here the bank runs block by block straight into the ring
+STEP_BLOCKS = 4  # blocks screened, advanced and settled together (20 ms, on a common grid)
+RING_STEPS = (HISTORY_BLOCKS + STEP_BLOCKS - 2) // STEP_BLOCKS + 1  # steps of features kept
+BLOCKWISE_CHANNELS = 8192  # up to here the bank runs block by block straight into the ring
 
 KeyKind = Literal["down", "up"]
 Samples = npt.NDArray[np.int16] | npt.NDArray[np.float32]
@@ -99,29 +105,38 @@ class DtmfEvent:
     position: int  # sample index in that channel's stream since its last reset
 
 
-@dataclass(frozen=True)
-class _Blocks:
-    """The blocks of one step: ``count`` blocks from global block ``first`` of every channel.
+class _Piece(NamedTuple):
+    """The blocks of one call within one step: ``length`` blocks from global block ``first``.
 
-    Rows number the step's blocks block-major (``block * channels + channel``), as the ring
-    holds them; ``frames`` are the call's samples, channel-major.
+    Rows number them channel-major (``channel * count + block``), as the ring's step slot
+    holds them; ``frames`` are the call's samples, channel-major too.
     """
 
     first: int
-    count: int
-    slots: slice | Ints  # the ring slots of the step's blocks
+    slot: int  # the ring's step slot
+    low: int  # the first block's place in its step
+    length: int  # blocks
     frames: F32  # (C * m, B) the call's blocks
-    frame_stride: int  # m: a channel's next row in ``frames``
-    frame_first: int  # the step's first block within the call
+    blocks: int  # m
+    offset: int  # the piece's first block within the call
 
-    def ring_rows(self, rows: Ints, channels: int) -> Ints:
-        """Rows ``slot * C + channel`` of the flattened ring for the step's ``rows``."""
-        if isinstance(self.slots, slice):
-            shifted: Ints = rows + self.slots.start * channels
+    def frame_rows(self, rows: Ints) -> Ints:
+        """Rows of ``frames`` for the piece's ``rows``."""
+        if self.length == self.blocks:
+            return rows
+        channel, block = np.divmod(rows, self.length)
+        frame_rows: Ints = channel * self.blocks + (self.offset + block)
+        return frame_rows
+
+    def cells(self, rows: Ints, channels: int) -> Ints:
+        """Ring cells of the piece's ``rows``."""
+        base = self.slot * channels * STEP_BLOCKS
+        if self.length == STEP_BLOCKS:
+            shifted: Ints = rows + base
             return shifted
-        block, channel = np.divmod(rows, channels)
-        wrapped: Ints = self.slots.take(block) * channels + channel
-        return wrapped
+        channel, block = np.divmod(rows, self.length)
+        cells: Ints = base + channel * STEP_BLOCKS + (self.low + block)
+        return cells
 
 
 class DtmfDetector:
@@ -148,8 +163,9 @@ class DtmfDetector:
         )
         self._tables = KeyTables.build(self._bank, self._overtones)
         self._framer = BlockFramer(channels, block)
-        self._history = BlockHistory(channels, RING_BLOCKS, HISTORY_BLOCKS, 2 * self._bank.size)
-        self._loud = np.zeros((RING_BLOCKS, channels), dtype=bool)  # passed the screen
+        self._history = BlockHistory(
+            channels, RING_STEPS, STEP_BLOCKS, HISTORY_BLOCKS, 2 * self._bank.size
+        )
         self._share = np.float32(10.0 ** (BLOCK_TONE_SHARE_DB / 10.0))
         self._pair_share = np.float32(10.0 ** (PAIR_TONE_SHARE_DB / 10.0))
         self._pair_weights = self._bank.pair_weights()
@@ -185,19 +201,18 @@ class DtmfDetector:
         if m == 0 or self.channels == 0:
             return events
         channels = self.channels
-        blockwise = channels <= BLOCKWISE_CHANNELS
-        whole = None if blockwise else self._bank.coefficients(frames).reshape(channels, m, -1)
-        for step in range(0, m, STEP_BLOCKS):
-            count = min(STEP_BLOCKS, m - step)
-            blocks = _Blocks(first + step, count, self._slots(first + step, count), frames, m, step)
-            if whole is None:
-                self._bank_blockwise(blocks)
-            else:
-                self._history.coefficients[blocks.slots] = whole[:, step : step + count].transpose(
-                    1, 0, 2
-                )
-            codes = self._screen(blocks)
-            self._advance(blocks.first, codes, events)
+        whole = None  # the call's coefficients, when they cannot go straight into the ring
+        if channels > BLOCKWISE_CHANNELS and (m != STEP_BLOCKS or first % STEP_BLOCKS):
+            whole = self._bank.coefficients(frames).reshape(channels, m, -1)
+        at = first
+        while at < first + m:
+            step, low = divmod(at, STEP_BLOCKS)
+            count = min(STEP_BLOCKS - low, first + m - at)
+            piece = _Piece(at, step % RING_STEPS, low, count, frames, m, at - first)
+            self._bank_into_ring(piece, whole)
+            codes, touched = self._screen(piece)
+            self._advance(piece.first, codes, touched, events)
+            at += count
         return events
 
     def process_codes(self, codes: npt.NDArray[np.uint8], law: g711.Law) -> list[DtmfEvent]:
@@ -222,79 +237,72 @@ class DtmfDetector:
         old = self.channels
         self._framer.resize(channels)
         self._history.resize(channels)
-        loud = np.zeros((RING_BLOCKS, channels), dtype=bool)
-        loud[:, : min(channels, old)] = self._loud[:, : min(channels, old)]
-        self._loud = loud
         self._position = _resized(self._position, channels, _IDLE)
         self._origin = _resized(self._origin, channels, self._framer.samples)
         self._key_tones.resize(channels)
         if channels > old:
             self._framer.clear(np.arange(old, channels))
 
-    @staticmethod
-    def _slots(first: int, count: int) -> slice | Ints:
-        start = first % RING_BLOCKS
-        if start + count <= RING_BLOCKS:
-            return slice(start, start + count)
-        return (first + np.arange(count)) % RING_BLOCKS
+    def _bank_into_ring(self, piece: _Piece, whole: F32 | None) -> None:
+        """The piece's coefficients into its ring slot: block by block for few channels, one
+        product for a whole 20 ms call of many, else copied from the call's ``whole``."""
+        ring = self._history.coefficients[piece.slot]  # (C, step blocks, 2K)
+        low, count = piece.low, piece.length
+        if whole is not None:
+            ring[:, low : low + count] = whole[:, piece.offset : piece.offset + count]
+        elif self.channels > BLOCKWISE_CHANNELS:  # a whole aligned step
+            np.matmul(piece.frames, self._bank.weights, out=ring.reshape(-1, ring.shape[-1]))
+        else:
+            frames = piece.frames.reshape(self.channels, piece.blocks, -1)
+            for b in range(count):
+                np.matmul(frames[:, piece.offset + b], self._bank.weights, out=ring[:, low + b])
 
-    def _bank_blockwise(self, blocks: _Blocks) -> None:
-        """The step's coefficients, block by block, written straight into their ring slots."""
-        frames = blocks.frames.reshape(self.channels, -1, self.block_size)
-        step = blocks.frame_first
-        for b in range(blocks.count):
-            slot = (blocks.first + b) % RING_BLOCKS
-            np.matmul(frames[:, step + b], self._bank.weights, out=self._history.coefficients[slot])
-
-    def _screen(self, blocks: _Blocks) -> Codes:
-        """(count, C) key index of each block of the step, -1 for none; into the ring too.
+    def _screen(self, piece: _Piece) -> tuple[Codes, Ints]:
+        """(C, count) key index of each block of the piece, -1 for none (a view of the ring),
+        and the channels with a key.
 
         A block passes when its strongest row and column bins are loud enough, within the
         twist of each other and hold the block's energy (computed for the blocks that pass
         the first two checks only). Its key is then read by :meth:`_keys`.
         """
         history, channels = self._history, self.channels
-        coefficients = history.coefficients[blocks.slots].reshape(-1, 2 * self._bank.size)
+        low, count = piece.low, piece.length
+        coefficients = history.coefficients[piece.slot, :, low : low + count]
+        coefficients = coefficients.reshape(-1, coefficients.shape[-1])
         half, total = self._bank.size, coefficients.shape[0]
         if self._power.shape[1] != total:  # scratch kept from step to step: stays in cache
             self._squares = np.empty(coefficients.shape, dtype=np.float32)
             self._power = np.empty((half, total), dtype=np.float32)
         squares = np.square(coefficients, out=self._squares)
         power = np.add(squares[:, :half].T, squares[:, half:].T, out=self._power)
-        row = np.maximum(np.maximum(power[0], power[1]), np.maximum(power[2], power[3]))
-        col = np.maximum(np.maximum(power[4], power[5]), np.maximum(power[6], power[7]))
+        row, col = np.maximum.reduce(power.reshape(2, half // 2, -1), axis=1)  # strongest of each
         weaker = np.minimum(row, col)
         level = weaker >= self._floor
         level &= weaker >= np.maximum(row, col) * self._twist
-        rows = np.flatnonzero(level)  # block * C + channel
-        ring = blocks.ring_rows(rows, channels)
-        block, channel = np.divmod(rows, channels)
-        frame_rows = channel * blocks.frame_stride + (blocks.frame_first + block)
-        picked = blocks.frames.take(frame_rows, axis=0)
+        rows = np.flatnonzero(level)  # channel * count + block
+        cells = piece.cells(rows, channels)
+        picked = piece.frames.take(piece.frame_rows(rows), axis=0)
         energy = np.square(picked) @ self._ones
-        history.energies.reshape(-1).put(ring, energy)
-        held = np.flatnonzero((row.take(rows) + col.take(rows)) >= energy * self._share)
-        loud_step = self._loud[blocks.slots]
-        loud_step[...] = False
-        loud_step.reshape(-1).put(rows.take(held), True)
-        if isinstance(blocks.slots, np.ndarray):
-            self._loud[blocks.slots] = loud_step
-        codes = np.empty(total, dtype=np.int8)
+        history.energies.reshape(-1).put(cells, energy)
+        held = np.flatnonzero((row + col).take(rows) >= energy * self._share)
+        history.loud[piece.slot, :, low : low + count] = False
+        codes = history.codes[piece.slot, :, low : low + count]
         codes.fill(-1)
+        touched = held
         if held.size:
-            ring_held = ring.take(held)
-            keyed = self._keys(coefficients, rows.take(held), ring_held)
-            codes.put(rows.take(held), keyed)
+            held_cells = cells.take(held)
+            history.loud.reshape(-1).put(held_cells, True)
+            keyed = self._keys(coefficients, rows.take(held), held_cells)
+            history.codes.reshape(-1).put(held_cells, keyed)
             steady = np.flatnonzero(keyed >= 0)
+            touched = rows.take(held.take(steady)) // count
             if steady.size:
                 self._overtone_bins(picked.take(held.take(steady), axis=0), keyed.take(steady),
-                                    ring_held.take(steady))  # fmt: skip
-        step_codes = codes.reshape(blocks.count, channels)
-        history.codes[blocks.slots] = step_codes
-        return step_codes
+                                    held_cells.take(steady))  # fmt: skip
+        return codes, touched
 
     def _keys(self, coefficients: F32, rows: Ints, ring: Ints) -> Codes:
-        """Key index (row * 4 + column) of the loud blocks ``rows`` (ring rows ``ring``); -1
+        """Key index (row * 4 + column) of the loud blocks ``rows`` (ring cells ``ring``); -1
         if unsteady.
 
         5 ms bins are too wide to tell neighbouring rows apart reliably, so the key is read
@@ -303,18 +311,20 @@ class DtmfDetector:
         ``PAIR_TONE_SHARE_DB`` of the 10 ms energy: a DTMF tone does, speech rarely does.
         """
         history = self._history
-        before = ring - self.channels  # the block before, a slot back (wrapping round the ring)
+        # the block before: the cell before, or the last of the step before (round the ring)
+        before = ring - 1
+        before -= (ring % STEP_BLOCKS == 0) * ((self.channels - 1) * STEP_BLOCKS)
         ten = history.coefficients.reshape(-1, coefficients.shape[1]).take(before, 0, mode="wrap")
         ten += coefficients.take(rows, axis=0) @ self._rotation  # 10 ms coefficients, (rows, 16)
         squares = np.square(ten, out=ten)
         half = squares.shape[1] // 2
         power = np.add(squares[:, :half], squares[:, half:]).T.copy()  # (8, rows)
-        strongest = np.maximum.reduce(power[:4], axis=0) + np.maximum.reduce(power[4:], axis=0)
+        strongest = np.add.reduce(np.maximum.reduce(power.reshape(2, 4, -1), axis=1), axis=0)
         key = power[:4].argmax(0) * 4 + power[4:].argmax(0)
         energies = history.energies.reshape(-1)
         both = energies.take(before, mode="wrap") + energies.take(ring)
         steady = strongest >= (both + self._half_tiny) * self._pair_share2
-        steady |= ~self._loud.reshape(-1).take(before, mode="wrap")
+        steady |= ~history.loud.reshape(-1).take(before, mode="wrap")
         key[~steady] = -1
         keyed: Codes = key.astype(np.int8)
         return keyed
@@ -325,26 +335,26 @@ class DtmfDetector:
         columns = self._tables.columns.take(keys, axis=0) + np.arange(0, values.size, 16)[:, None]
         self._history.overtones.reshape(-1).put(ring[:, None] * 4 + _FOUR, values.take(columns))
 
-    def _advance(self, first: int, codes: Codes, events: list[DtmfEvent]) -> None:
-        """Run the state table over the step's blocks (``codes``, (count, C)) of the live
-        channels.
+    def _advance(self, first: int, codes: Codes, touched: Ints, events: list[DtmfEvent]) -> None:
+        """Run the state table over the piece's blocks (``codes``, (C, count), from global
+        block ``first``) of the live channels; ``touched``: the channels with a key.
 
         Analyses and key-ups met on the way are marked and settled together afterwards: in
         so few blocks a channel meets at most one of them, and a key accepted at a block
         cannot end (or start again) before the step is over.
         """
         running = self._position >= _LIVE
-        running |= np.maximum.reduce(codes, axis=0) >= 0
+        running[touched] = True
         live = np.flatnonzero(running)
         if live.size == 0:
             return
         position = self._position.take(live)
-        inputs = codes.take(live, axis=1)  # (blocks, live)
+        inputs = codes.take(live, axis=0)  # (live, blocks)
         indices = np.empty(inputs.shape, dtype=np.intp)
-        for b in range(inputs.shape[0]):
-            position = KEYED_NEXT.take(np.add(position, inputs[b], out=indices[b]))
+        for b in range(inputs.shape[1]):
+            position = KEYED_NEXT.take(np.add(position, inputs[:, b], out=indices[:, b]))
         actions = KEYED_ACTION.take(indices)
-        noted = np.flatnonzero(actions >= _ANALYSE)  # block * live + row
+        noted = np.flatnonzero(actions >= _ANALYSE)  # row * blocks + block
         if noted.size:
             step = _Step(first, live, position, inputs)
             position = self._settle(step, noted, actions.take(noted), indices.take(noted), events)
@@ -356,7 +366,7 @@ class DtmfDetector:
         """Locate the key-ups and analyse the ripe candidates marked during a step (``noted``:
         block * live + row, with the loop's ``action`` and table ``index`` there); return the
         live channels' loop positions at the end of the step."""
-        block, rows = np.divmod(noted, step.live.size)
+        rows, block = np.divmod(noted, step.inputs.shape[1])
         digit = (index // CODES) % CODES - 1
         up = action == _UP
         position = step.position
@@ -411,7 +421,7 @@ class _Step(NamedTuple):
     first: int  # global index of the step's first block
     live: Ints
     position: Ints  # loop positions at the end of the step
-    inputs: Codes  # (blocks, live) block key codes
+    inputs: Codes  # (live, blocks) block key codes
 
 
 class _KeyTones:
@@ -443,8 +453,8 @@ class _KeyTones:
 def _replay_key(step: _Step, rows: Ints, since: Ints, digit: Ints) -> Ints:
     """Loop positions of keys accepted at block ``since``, replayed over the rest of the step."""
     position = digit * CODES + _KEY
-    for b in range(int(since.min()) + 1, step.inputs.shape[0]):
-        moved = KEYED_NEXT.take(position + step.inputs[b].take(rows))
+    for b in range(int(since.min()) + 1, step.inputs.shape[1]):
+        moved = KEYED_NEXT.take(position + step.inputs[:, b].take(rows))
         position = np.where(b > since, moved, position)
     return position
 

@@ -34,40 +34,65 @@ class AnalysisWindow(NamedTuple):
     tones: C128  # (K, 2, H) complex amplitudes of the row and the column tone (at the bins)
     same: Bools  # (K, H) the block is a hit for this key
     history: BlockHistory
-    slots: Ints  # (K, H) ring slots of the blocks
-    channels: Ints  # (K, 1)
+    cells: Ints  # (K, H) the blocks' cells in the ring
 
     def energies(self) -> F32:
         """(K, H) block energies (meaningful on the key's hits only)."""
-        energies: F32 = self.history.energies[self.slots, self.channels]
+        energies: F32 = self.history.energies.reshape(-1).take(self.cells)
         return energies
 
     def overtones(self) -> F32:
         """(K, 4, H) Re, Im of the row tone's then the column tone's overtone bin (meaningful
         on the key's hits only)."""
-        overtones: F32 = self.history.overtones[self.slots, self.channels].transpose(0, 2, 1)
+        overtones: F32 = self.history.overtones.reshape(-1, 4)[self.cells].transpose(0, 2, 1)
         return overtones
 
 
 class BlockHistory:
-    """The features of the last ``length`` blocks of every channel, in a ring."""
+    """The features of the last ``steps`` steps of every channel, in a ring.
 
-    def __init__(self, channels: int, length: int, window: int, coefficients: int) -> None:
-        if window > length:
-            raise ValueError("the ring must hold a whole window")
-        self.length = length
+    Every field is (steps, C, step blocks, ...): global block ``g`` of channel ``c`` is in
+    step slot ``(g // step_blocks) % steps`` at ``c, g % step_blocks``; flattened, that is the
+    block's *cell* (see :meth:`cells`). A step slot is channel-major, as the filter bank
+    computes a 20 ms call, so the bank writes such a call straight into its slot.
+    """
+
+    def __init__(
+        self, channels: int, steps: int, step_blocks: int, window: int, coefficients: int
+    ) -> None:
+        if (window + step_blocks - 2) // step_blocks + 1 > steps:
+            raise ValueError("the ring must hold a whole window behind any block of a step")
+        self.steps = steps
+        self.step_blocks = step_blocks
         self.window_blocks = window
-        self.coefficients = np.zeros((length, channels, coefficients), dtype=np.float32)
-        self.energies = np.zeros((length, channels), dtype=np.float32)
-        self.codes = np.full((length, channels), -1, dtype=np.int8)
-        self.overtones = np.zeros((length, channels, 4), dtype=np.float32)
-        self._steps = np.arange(1 - window, 1)
+        shape = (steps, channels, step_blocks)
+        self.coefficients = np.zeros((*shape, coefficients), dtype=np.float32)
+        self.energies = np.zeros(shape, dtype=np.float32)
+        self.codes = np.full(shape, -1, dtype=np.int8)
+        self.loud = np.zeros(shape, dtype=bool)  # the block passed the screen
+        self.overtones = np.zeros((*shape, 4), dtype=np.float32)
         self._ahead = np.arange(window)
+
+    @property
+    def channels(self) -> int:
+        return int(self.codes.shape[1])
+
+    def cells(self, blocks: Ints, channels: Ints) -> Ints:
+        """Flat cells of global ``blocks`` of ``channels`` (broadcast together)."""
+        step, block = np.divmod(blocks, self.step_blocks)
+        cells: Ints = ((step % self.steps) * self.channels + channels) * self.step_blocks + block
+        return cells
 
     def resize(self, channels: int) -> None:
         """Keep the first ``channels`` slots' features; new ones start silent."""
-        keep = min(channels, self.coefficients.shape[1])
-        for name, fill in (("coefficients", 0), ("energies", 0), ("codes", -1), ("overtones", 0)):
+        keep = min(channels, self.channels)
+        for name, fill in (
+            ("coefficients", 0),
+            ("energies", 0),
+            ("codes", -1),
+            ("loud", 0),
+            ("overtones", 0),
+        ):
             old = getattr(self, name)
             new = np.full((old.shape[0], channels, *old.shape[2:]), fill, dtype=old.dtype)
             new[:, :keep] = old[:, :keep]
@@ -86,27 +111,16 @@ class BlockHistory:
         Seen through the two bins of each row's key ``digit``. Blocks before ``first_valid``
         (another stream) read as silence.
         """
-        first = last_block + self._steps[0]
+        first = last_block - (self.window_blocks - 1)
         blocks = first[:, None] + self._ahead
-        slots = blocks % self.length
-        each = channels[:, None]
-        same = self.codes[slots, each] == digit[:, None]
+        cells = self.cells(blocks, channels[:, None])
+        same = self.codes.reshape(-1).take(cells) == digit[:, None]
         columns = tables.columns[digit, :, None]
-        bins = self.coefficients[slots[:, None, :], each[:, :, None], columns]
+        bins = self.coefficients.reshape(-1, self.coefficients.shape[-1])[cells[:, None], columns]
         if int(first_valid.max()) > int(first.min()):  # a stream began inside the window
             valid = blocks >= first_valid[:, None]
             same &= valid
             bins *= valid[:, None, :]
         wide = bins.astype(np.float64)
         tones = np.matmul(tables.unmixing[digit], wide)
-        return AnalysisWindow(
-            first,
-            tables.block_size,
-            digit,
-            wide,
-            tones,
-            same,
-            self,
-            slots,
-            each,
-        )
+        return AnalysisWindow(first, tables.block_size, digit, wide, tones, same, self, cells)

@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from dsp import g711, tones
+from dsp import dtmf, g711, tones
 from dsp.dtmf import DtmfDetector, DtmfEvent, detect_many
 from dsp.mix import saturate
 
@@ -54,6 +54,48 @@ def test_chunks_of_any_size_give_the_same_events_as_one_block(seed: int) -> None
     sizes = [int(s) for s in rng.choice([0, 1, 7, 40, 160, 161, 333, 1000], 60)]
     chunked = _run(DtmfDetector(12), samples, sizes)
     assert _ordered(chunked) == _ordered(whole)
+
+
+@pytest.mark.parametrize("size", [40, 120, 200, 280, 360])
+def test_steps_that_wrap_round_the_block_ring_give_the_same_events(size: int) -> None:
+    """Calls of 1, 3, 5, 7 and 9 blocks put steps astride the ring's end, again and again."""
+    rng = np.random.default_rng(6)
+    samples = _traffic(rng, 8, 2.0)
+    whole = _ordered(DtmfDetector(8).process(samples))
+    assert whole
+    chunked = _run(DtmfDetector(8), samples, [size] * (samples.shape[1] // size))
+    assert _ordered(chunked) == whole
+
+
+def test_the_bank_per_block_and_per_call_give_the_same_events(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Few channels run the bank block by block into the ring, many run it once per call."""
+    rng = np.random.default_rng(7)
+    samples = _traffic(rng, 10, 2.0)
+    sizes = [160] * 25 + [333] * 20
+    blockwise = _ordered(_run(DtmfDetector(10), samples, sizes))
+    monkeypatch.setattr(dtmf, "BLOCKWISE_CHANNELS", 0)
+    per_call = _ordered(_run(DtmfDetector(10), samples, sizes))
+    assert blockwise and per_call == blockwise
+
+
+def test_speech_with_keys_gives_the_same_events_in_any_chunks(
+    talkoff_corpus: tuple[list[npt.NDArray[np.int16]], int],
+) -> None:
+    """Speech passes and fails the screen block after block, across every chunk boundary."""
+    channels, speech_channels = talkoff_corpus
+    rng = np.random.default_rng(8)
+    samples = np.stack([channel[: 20 * RATE] for channel in channels[:speech_channels:9]])
+    for row in range(samples.shape[0]):
+        for at in rng.integers(0, samples.shape[1] - 800, 3):
+            key = tones.dtmf_tone(str(rng.choice(list(tones.DTMF_DIGITS))), 0.06, level_dbm0=-15)
+            samples[row, at : at + key.size] = saturate(samples[row, at : at + key.size] + key)
+    count = samples.shape[0]
+    whole = _ordered(DtmfDetector(count).process(samples))
+    assert len([e for e in whole if e.kind == "down"]) >= count
+    sizes = [int(s) for s in rng.choice([1, 7, 40, 80, 160, 161, 333, 1000], 400)]
+    assert _ordered(_run(DtmfDetector(count), samples, sizes)) == whole
 
 
 def test_float32_and_g711_inputs_match_int16() -> None:

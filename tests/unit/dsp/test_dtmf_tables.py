@@ -9,12 +9,16 @@ from dsp.dtmf_tables import (
     ACTION,
     GAP_BLOCKS,
     KEY_MIN_BLOCKS,
+    KEYED_ACTION,
+    KEYED_NEXT,
     NEXT,
     RETRY_STATE,
     STATE_COUNT,
     Action,
     Input,
     State,
+    keyed_parts,
+    keyed_position,
 )
 
 MISS, SAME, OTHER = Input.MISS, Input.SAME, Input.OTHER
@@ -110,3 +114,32 @@ def test_misses_always_return_to_idle(prefix: list[Input]) -> None:
         if action == Action.ANALYSE:
             state = State.KEY
     assert state == State.IDLE
+
+
+def test_the_keyed_table_is_the_state_table_unrolled_over_keys() -> None:
+    """(state, tracked key) + block code: the (state, input) step, taking the key on START."""
+    for state in range(STATE_COUNT):
+        for key in range(-1, 16):
+            position = int(keyed_position(state, key))
+            assert tuple(map(int, keyed_parts(position))) == (state, key)
+            for code in range(-1, 16):
+                event = MISS if code < 0 else (SAME if code == key else OTHER)
+                target, action = _step(state, event)
+                index = position + code
+                tracked = code if action == Action.START else key
+                assert int(KEYED_NEXT[index]) == int(keyed_position(target, tracked))
+                assert int(KEYED_ACTION[index]) == action
+                assert tuple(map(int, keyed_parts(index))) == (state, key)
+
+
+@given(st.lists(st.integers(-1, 15), max_size=120))
+def test_the_keyed_table_follows_a_block_sequence_like_the_state_table(codes: list[int]) -> None:
+    state, key = int(State.IDLE), -1
+    position = int(keyed_position(state, key))
+    for code in codes:
+        event = MISS if code < 0 else (SAME if code == key else OTHER)
+        state, action = _step(state, event)
+        key = code if action == Action.START else key
+        assert int(KEYED_ACTION[position + code]) == action
+        position = int(KEYED_NEXT[position + code])
+        assert tuple(map(int, keyed_parts(position))) == (state, key)
