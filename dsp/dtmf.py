@@ -78,7 +78,7 @@ SCREEN_TWIST_DB = 16.0  # screen: the weaker bin within this of the stronger (on
 HISTORY_BLOCKS = 20  # blocks an analysis window looks at (100 ms)
 STEP_BLOCKS = 4  # blocks screened, advanced and settled together (20 ms, on a common grid)
 RING_STEPS = (HISTORY_BLOCKS + STEP_BLOCKS - 2) // STEP_BLOCKS + 1  # steps of features kept
-BLOCKWISE_CHANNELS = 8192  # up to here the bank runs block by block straight into the ring
+BLOCKWISE_CHANNELS = 1536  # up to here (a call in L2) the bank goes block by block
 
 KeyKind = Literal["down", "up"]
 Samples = npt.NDArray[np.int16] | npt.NDArray[np.float32]
