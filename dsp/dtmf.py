@@ -72,7 +72,7 @@ from dsp.tones import DBM0_RMS, DTMF_COLUMN_HZ, DTMF_ROW_HZ
 
 BLOCK_MS = 5.0
 BLOCK_TONE_SHARE_DB = -2.5  # screen: the key's two bins hold >= this share of block energy
-PAIR_TONE_SHARE_DB = -3.0  # screen, a hit after a hit: the same over the 10 ms of both
+PAIR_TONE_SHARE_DB = -3.0  # screen, after a block that passed it: the same over both (10 ms)
 SCREEN_LEVEL_DBM0 = -43.0  # screen: each bin's tone level floor (the analysis uses -40)
 SCREEN_TWIST_DB = 16.0  # screen: the weaker bin within this of the stronger (one tone is no key)
 HISTORY_BLOCKS = 20  # blocks an analysis window looks at (100 ms)
@@ -108,7 +108,7 @@ class DtmfEvent:
 class _Piece(NamedTuple):
     """The blocks of one call within one step: ``length`` blocks from global block ``first``.
 
-    Rows number them channel-major (``channel * count + block``), as the ring's step slot
+    Rows number them channel-major (``channel * length + block``), as the ring's step slot
     holds them; ``frames`` are the call's samples, channel-major too.
     """
 
@@ -364,8 +364,8 @@ class DtmfDetector:
         self, step: _Step, noted: Ints, action: Codes, index: Ints, events: list[DtmfEvent]
     ) -> Ints:
         """Locate the key-ups and analyse the ripe candidates marked during a step (``noted``:
-        block * live + row, with the loop's ``action`` and table ``index`` there); return the
-        live channels' loop positions at the end of the step."""
+        row * blocks + block, with the loop's ``action`` and table ``index`` there); return
+        the live channels' loop positions at the end of the step."""
         rows, block = np.divmod(noted, step.inputs.shape[1])
         digit = (index // CODES) % CODES - 1
         up = action == _UP
