@@ -183,6 +183,7 @@ class DtmfDetector:
         self._position = np.full(channels, _IDLE, dtype=np.intp)  # state loop position
         self._key_tones = _KeyTones(channels)  # how each key that is down was fitted
         self._origin = np.zeros(channels, dtype=np.int64)
+        self._first_valid = np.zeros(channels, dtype=np.int64)  # origin's block, or the next
 
     @property
     def channels(self) -> int:
@@ -228,6 +229,7 @@ class DtmfDetector:
             raise IndexError("channel out of range")
         self._position[index] = _IDLE
         self._origin[index] = self._framer.samples
+        self._first_valid[index] = -(-self._framer.samples // self.block_size)
         self._framer.clear(index)
 
     def resize(self, channels: int) -> None:
@@ -239,6 +241,8 @@ class DtmfDetector:
         self._history.resize(channels)
         self._position = _resized(self._position, channels, _IDLE)
         self._origin = _resized(self._origin, channels, self._framer.samples)
+        first_valid = -(-self._framer.samples // self.block_size)
+        self._first_valid = _resized(self._first_valid, channels, first_valid)
         self._key_tones.resize(channels)
         if channels > old:
             self._framer.clear(np.arange(old, channels))
@@ -396,8 +400,8 @@ class DtmfDetector:
 
     def _window(self, step: _Step, rows: Ints, block: Ints, digit: Ints) -> AnalysisWindow:
         """The history window of some live rows, each ending at its own block of the step."""
-        channels = step.live[rows]
-        first_valid = -(-self._origin[channels] // self.block_size)  # origin's block or next
+        channels = step.live.take(rows)
+        first_valid = self._first_valid.take(channels)
         return self._history.window(channels, step.first + block, digit, first_valid, self._tables)
 
     def _emit(
@@ -425,29 +429,31 @@ class _Step(NamedTuple):
 
 
 class _KeyTones:
-    """Per channel, the tone model of the key that is down (see :class:`ToneModel`)."""
+    """Per channel, the tone model of the key that is down (see :class:`ToneModel`), its
+    fields side by side in one complex row: reference (2), unmixing (8), omega (2), gain (2)."""
 
     def __init__(self, channels: int) -> None:
-        self.reference = np.zeros((channels, 2))
-        self.unmixing = np.zeros((channels, 2, 4), dtype=np.complex128)
-        self.omega = np.zeros((channels, 2))
-        self.gain = np.ones((channels, 2), dtype=np.complex128)
+        self.rows = np.zeros((channels, 14), dtype=np.complex128)
 
     def put(self, channels: Ints, model: ToneModel, rows: npt.NDArray[np.bool_]) -> None:
         """Keep the models of ``rows`` of ``model`` for ``channels``."""
-        for name, values in zip(ToneModel._fields, model, strict=True):
-            getattr(self, name)[channels] = values[rows]
+        count = model.reference.shape[0]
+        packed = np.concatenate(
+            [model.reference, model.unmixing.reshape(count, 8), model.omega, model.gain], axis=1
+        )
+        self.rows[channels] = packed[rows]
 
     def take(self, channels: Ints) -> ToneModel:
-        return ToneModel(*(getattr(self, name)[channels] for name in ToneModel._fields))
+        rows = self.rows.take(channels, axis=0)
+        return ToneModel(
+            rows[:, :2].real, rows[:, 2:10].reshape(-1, 2, 4), rows[:, 10:12].real, rows[:, 12:]
+        )
 
     def resize(self, channels: int) -> None:
-        for name in ToneModel._fields:
-            old = getattr(self, name)
-            new = np.ones((channels, *old.shape[1:]), dtype=old.dtype)
-            keep = min(channels, old.shape[0])
-            new[:keep] = old[:keep]
-            setattr(self, name, new)
+        rows = np.zeros((channels, 14), dtype=np.complex128)
+        keep = min(channels, self.rows.shape[0])
+        rows[:keep] = self.rows[:keep]
+        self.rows = rows
 
 
 def _replay_key(step: _Step, rows: Ints, since: Ints, digit: Ints) -> Ints:
