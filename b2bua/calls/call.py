@@ -73,7 +73,7 @@ class Call:
         self.steps: list[RingStep] = []
         self.scenario_after_steps: str | None = None
         self.log = CallLog(log, {"call": call_id})
-        self.report = CallReport(manager.store, manager.wall, CallRecord(
+        self.report = CallReport(manager.reports, manager.wall, CallRecord(
             id=call_id, started_at=manager.wall(), direction=direction,  # type: ignore[arg-type]
             caller_number=caller_number, called_number=called_number, caller_name=caller_name,
             employee=employee,

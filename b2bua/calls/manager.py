@@ -20,6 +20,7 @@ from b2bua.calls.call import Call, CallState
 from b2bua.calls.leg import Leg, LegOwner, LegState, ResponseHandler
 from b2bua.calls.media import CallMedia
 from b2bua.calls.offers import OfferRelay
+from b2bua.calls.report import ReportWriter
 from b2bua.calls.ringing import Target
 from b2bua.calls.router import Router
 from b2bua.calls.scenario import Scenarios
@@ -93,6 +94,7 @@ class CallManager:
         self.media.on_release = lambda stream: self._streams.pop(stream, None)
         self.offers = OfferRelay(self.media)
         self.router = Router(config, store)
+        self.reports = ReportWriter(store, loop.call_soon)
         self.timers = SessionTimers(self)
         self.options: CallFeatures = _NoFeatures()
         self.scenarios = Scenarios(self)
@@ -496,6 +498,7 @@ class CallManager:
         """Hang up every call (service shutdown)."""
         for call in list(self.calls.values()):
             call.end(None, status=503, reason="shutdown")
+        self.reports.flush()
 
 
 _EVENT_HANDLERS: dict[type, Callable[[CallManager, Any], None]] = {

@@ -160,6 +160,8 @@ class MediaDescription:
     bandwidths: list[Bandwidth] = field(default_factory=list)
     attributes: list[Attribute] = field(default_factory=list)
     other_lines: list[tuple[str, str]] = field(default_factory=list)
+    _codecs: tuple[tuple[object, ...], list[Codec]] | None = field(
+        default=None, init=False, repr=False, compare=False)
 
     # -- attributes ---------------------------------------------------------------------------
 
@@ -183,7 +185,15 @@ class MediaDescription:
 
     @property
     def codecs(self) -> list[Codec]:
-        """The formats as codecs, in ``m=`` order; dynamic ones without an rtpmap are left out."""
+        """The formats as codecs, in ``m=`` order; dynamic ones without an rtpmap are left out.
+        Computed once while the formats and attributes stay the same (a copy is returned)."""
+        key = (tuple(self.formats), id(self.attributes), len(self.attributes))
+        cached = self._codecs
+        if cached is None or cached[0] != key:
+            cached = self._codecs = (key, self._derive_codecs())
+        return list(cached[1])
+
+    def _derive_codecs(self) -> list[Codec]:
         maps: dict[int, tuple[str, int, int]] = {}
         fmtps: dict[int, str] = {}
         for attribute in self.attributes:

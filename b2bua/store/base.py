@@ -9,6 +9,7 @@ with ``ValueError``, look-ups answer "not found" for it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
 from b2bua.store.records import (
@@ -53,6 +54,9 @@ class Store(Protocol):
     """Persistence of the registrar, the report and the settings changed at run time."""
 
     def close(self) -> None: ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Many writes in one transaction (one commit); each write inside stays atomic."""
 
     # bindings (registrar)
     def save_binding(self, binding: Binding) -> None:

@@ -31,6 +31,7 @@ class SqliteConnection:
         self.path = Path(path)
         self.read_only = read_only
         self._lock = threading.RLock()
+        self._batch_depth = 0
         self._conn = self._connect()
         try:
             self._configure()
@@ -104,17 +105,42 @@ class SqliteConnection:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, committed on leaving the block, rolled back on an error."""
+        """One write transaction, committed on leaving the block, rolled back on an error.
+        Inside `batch()` it is a savepoint of the batch's transaction instead."""
         if self.read_only:
             raise StoreError(f"{self.path} is open read-only")
         with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
+            batched = self._batch_depth > 0
+            self._conn.execute("SAVEPOINT one_write" if batched else "BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if batched:
+                    self._conn.execute("ROLLBACK TO one_write")
+                    self._conn.execute("RELEASE one_write")
+                else:
+                    self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
+            self._conn.execute("RELEASE one_write" if batched else "COMMIT")
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Many writes in one transaction, committed on leaving the block: one commit instead of
+        one per write. Each write stays atomic on its own (a failing one changes nothing and
+        leaves the others in place)."""
+        if self.read_only:
+            raise StoreError(f"{self.path} is open read-only")
+        with self._lock:
+            outermost = self._batch_depth == 0
+            if outermost:
+                self._conn.execute("BEGIN IMMEDIATE")
+            self._batch_depth += 1
+            try:
+                yield
+            finally:
+                self._batch_depth -= 1
+                if outermost:
+                    self._conn.execute("COMMIT")
 
     def _fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
