@@ -11,8 +11,9 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
@@ -448,14 +449,28 @@ class Config(Section):
             raise ValueError("\n".join(problems))
         return self
 
-    # look-ups used by the rest of the service
+    # look-ups used by the rest of the service, on every call: computed once per configuration
+    # (a configuration never changes; a new one is a new object)
+
+    _CACHED: ClassVar[tuple[str, ...]] = ("extensions", "employees_by_extension")
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None,
+                   deep: bool = False) -> Config:
+        copy = super().model_copy(update=update, deep=deep)
+        for name in self._CACHED:
+            copy.__dict__.pop(name, None)
+        return copy
+
+    @cached_property
+    def employees_by_extension(self) -> dict[str, Employee]:
+        return {employee.extension: employee for employee in self.employees}
 
     def employee(self, extension: str) -> Employee | None:
-        return next((e for e in self.employees if e.extension == extension), None)
+        return self.employees_by_extension.get(extension)
 
-    @property
+    @cached_property
     def extensions(self) -> frozenset[str]:
-        return frozenset(employee.extension for employee in self.employees)
+        return frozenset(self.employees_by_extension)
 
     def trainees_of(self, trainer: str) -> tuple[Employee, ...]:
         return tuple(employee for employee in self.employees if employee.trainer == trainer)
