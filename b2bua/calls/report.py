@@ -37,7 +37,14 @@ class ReportWriter:
         writes, self._queue = self._queue, []
         if not writes:
             return
-        try:
+        try:  # the fast way: all or nothing, no savepoint per write
+            with self.store.batch(atomic_writes=False):
+                for _call, _what, method, args, kwargs in writes:
+                    method(*args, **kwargs)
+            return
+        except Exception:
+            log.debug("report: a batch of %d writes failed; writing one by one", len(writes))
+        try:  # a write failed: the others must not be lost with it
             with self.store.batch():
                 for write in writes:
                     _guarded(*write)

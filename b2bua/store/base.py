@@ -55,8 +55,9 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
-    def batch(self) -> AbstractContextManager[None]:
-        """Many writes in one transaction (one commit); each write inside stays atomic."""
+    def batch(self, *, atomic_writes: bool = True) -> AbstractContextManager[None]:
+        """Many writes in one transaction (one commit). With `atomic_writes` each write inside
+        stays atomic on its own; without, a failing write rolls the whole batch back."""
 
     # bindings (registrar)
     def save_binding(self, binding: Binding) -> None:

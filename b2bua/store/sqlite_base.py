@@ -32,6 +32,7 @@ class SqliteConnection:
         self.read_only = read_only
         self._lock = threading.RLock()
         self._batch_depth = 0
+        self._atomic_writes = True
         self._conn = self._connect()
         try:
             self._configure()
@@ -110,6 +111,9 @@ class SqliteConnection:
         if self.read_only:
             raise StoreError(f"{self.path} is open read-only")
         with self._lock:
+            if self._batch_depth and not self._atomic_writes:
+                yield self._conn  # a failure aborts the whole batch (see batch)
+                return
             batched = self._batch_depth > 0
             self._conn.execute("SAVEPOINT one_write" if batched else "BEGIN IMMEDIATE")
             try:
@@ -124,23 +128,30 @@ class SqliteConnection:
             self._conn.execute("RELEASE one_write" if batched else "COMMIT")
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, *, atomic_writes: bool = True) -> Iterator[None]:
         """Many writes in one transaction, committed on leaving the block: one commit instead of
-        one per write. Each write stays atomic on its own (a failing one changes nothing and
-        leaves the others in place)."""
+        one per write. With `atomic_writes` each write stays atomic on its own (a failing one
+        changes nothing and leaves the others in place); without, the first failing write rolls
+        the whole batch back and the error leaves the block (cheaper: no savepoint per write)."""
         if self.read_only:
             raise StoreError(f"{self.path} is open read-only")
         with self._lock:
             outermost = self._batch_depth == 0
             if outermost:
                 self._conn.execute("BEGIN IMMEDIATE")
+                self._atomic_writes = atomic_writes
             self._batch_depth += 1
             try:
                 yield
-            finally:
-                self._batch_depth -= 1
+            except BaseException:
+                if outermost:
+                    self._conn.execute("ROLLBACK")
+                raise
+            else:
                 if outermost:
                     self._conn.execute("COMMIT")
+            finally:
+                self._batch_depth -= 1
 
     def _fetch_all(self, sql: str, parameters: Sequence[Any] = ()) -> list[Row]:
         with self._lock:

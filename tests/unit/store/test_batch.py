@@ -40,3 +40,13 @@ def test_batches_nest(tmp_path: Path) -> None:
                 store.create_call(CallRecord("c1", 1.0, "inbound", "+1", "7000"))
             store.add_call_event("c1", 2.0, "hangup")
         assert store.get_call("c1") is not None
+
+
+def test_a_failing_write_in_a_fast_batch_rolls_it_all_back(tmp_path: Path) -> None:
+    with open_store(tmp_path) as store:
+        with pytest.raises(UnknownCallError), store.batch(atomic_writes=False):
+            store.create_call(CallRecord("c1", 1.0, "inbound", "+1", "7000"))
+            store.add_call_event("nope", 2.0, "ringing")
+        assert store.get_call("c1") is None
+        store.create_call(CallRecord("c2", 1.0, "inbound", "+1", "7000"))  # usable after
+        assert store.get_call("c2") is not None
