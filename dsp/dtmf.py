@@ -88,7 +88,6 @@ F32 = npt.NDArray[np.float32]
 Codes = npt.NDArray[np.int8]
 _LIVE = CODES * CODES  # loop positions from here on are past IDLE
 _IDLE = int(keyed_position(State.IDLE, -1))
-_FOUR = np.arange(4)
 _KEY = int(keyed_position(State.KEY, 0))  # KEY tracking key k: _KEY + k * CODES
 _HOLD, _RETRY = int(State.HOLD) * _LIVE, RETRY_STATE * _LIVE  # state parts of a position
 _PENDING = int(State.PENDING)
@@ -300,9 +299,9 @@ class DtmfDetector:
             history.codes.reshape(-1).put(held_cells, keyed)
             steady = np.flatnonzero(keyed >= 0)
             touched = rows.take(held.take(steady)) // count
-            if steady.size:
-                self._overtone_bins(picked.take(held.take(steady), axis=0), keyed.take(steady),
-                                    held_cells.take(steady))  # fmt: skip
+            if steady.size:  # their samples, for the overtones of a key's analysis
+                frames = picked.take(held.take(steady), axis=0)
+                history.keep_keyed(piece.first + count, held_cells.take(steady), frames)
         return codes, touched
 
     def _keys(self, coefficients: F32, rows: Ints, ring: Ints) -> Codes:
@@ -332,12 +331,6 @@ class DtmfDetector:
         key[~steady] = -1
         keyed: Codes = key.astype(np.int8)
         return keyed
-
-    def _overtone_bins(self, frames: F32, keys: Codes, ring: Ints) -> None:
-        """Each key block's overtone bins of its own key, into the ring."""
-        values = self._overtones.coefficients(frames).reshape(-1)
-        columns = self._tables.columns.take(keys, axis=0) + np.arange(0, values.size, 16)[:, None]
-        self._history.overtones.reshape(-1).put(ring[:, None] * 4 + _FOUR, values.take(columns))
 
     def _advance(self, first: int, codes: Codes, touched: Ints, events: list[DtmfEvent]) -> None:
         """Run the state table over the piece's blocks (``codes``, (C, count), from global

@@ -301,7 +301,8 @@ def _overtone_share(
     size, digit = grid.size, window.digit
     response = np.matmul(fit.units[..., :size], tables.overtone_weights[digit])  # (K, 2, 4)
     leakage = np.matmul(response.transpose(0, 2, 1), fit.phasor[..., None] * fit.spin).real
-    cleaned = np.matmul(_TO_COMPLEX, window.overtones() - leakage)  # (K, 2, H)
+    observed = window.overtones(tables.overtone_weights32[digit])
+    cleaned = np.matmul(_TO_COMPLEX, observed - leakage)  # (K, 2, H)
     omega = fit.omega * _OVERTONE_ORDERS
     derotate = np.exp(omega[..., None] * -grid.block_phase)
     coherent = np.matmul(cleaned * derotate, span.weights)[..., 0]

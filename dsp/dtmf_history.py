@@ -10,6 +10,7 @@ key each channel is tracking: one fancy index per field, whatever the chunk size
 
 from __future__ import annotations
 
+from collections import deque
 from typing import NamedTuple
 
 import numpy as np
@@ -41,11 +42,10 @@ class AnalysisWindow(NamedTuple):
         energies: F32 = self.history.energies.reshape(-1).take(self.cells)
         return energies
 
-    def overtones(self) -> F32:
-        """(K, 4, H) Re, Im of the row tone's then the column tone's overtone bin (meaningful
-        on the key's hits only)."""
-        overtones: F32 = self.history.overtones.reshape(-1, 4)[self.cells].transpose(0, 2, 1)
-        return overtones
+    def overtones(self, weights: F32) -> F32:
+        """(K, 4, H) the bins of the key's overtones, from their (K, B, 4) bank ``weights``
+        (Re, Im of the row tone's then the column tone's); zero off the key's hits."""
+        return self.history.keyed_bins(self.cells, self.same, weights)
 
 
 class BlockHistory:
@@ -70,8 +70,9 @@ class BlockHistory:
         self.energies = np.zeros(shape, dtype=np.float32)
         self.codes = np.full(shape, -1, dtype=np.int8)
         self.loud = np.zeros(shape, dtype=bool)  # the block passed the screen
-        self.overtones = np.zeros((*shape, 4), dtype=np.float32)
         self._ahead = np.arange(window)
+        # the samples of the recent blocks with a key: (end block, cells, (n, B) frames)
+        self._keyed: deque[tuple[int, Ints, F32]] = deque()
 
     @property
     def channels(self) -> int:
@@ -85,18 +86,46 @@ class BlockHistory:
 
     def resize(self, channels: int) -> None:
         """Keep the first ``channels`` slots' features; new ones start silent."""
-        keep = min(channels, self.channels)
+        before, keep = self.channels, min(channels, self.channels)
         for name, fill in (
             ("coefficients", 0),
             ("energies", 0),
             ("codes", -1),
             ("loud", 0),
-            ("overtones", 0),
         ):
             old = getattr(self, name)
             new = np.full((old.shape[0], channels, *old.shape[2:]), fill, dtype=old.dtype)
             new[:, :keep] = old[:, :keep]
             setattr(self, name, new)
+        entries, self._keyed = list(self._keyed), deque()
+        for end, cells, frames in entries:  # cells count channels: renumber them
+            step_channel, block = np.divmod(cells, self.step_blocks)
+            step, channel = np.divmod(step_channel, before)
+            kept = channel < channels
+            renumbered = (step * channels + channel) * self.step_blocks + block
+            self._keyed.append((end, renumbered[kept], frames[kept]))
+
+    def keep_keyed(self, end: int, cells: Ints, frames: F32) -> None:
+        """Keep the samples of blocks with a key up to block ``end`` (their ``cells``)."""
+        while self._keyed and self._keyed[0][0] <= end - self.window_blocks:
+            self._keyed.popleft()
+        self._keyed.append((end, cells, frames))
+
+    def keyed_bins(self, cells: Ints, wanted: Bools, weights: F32) -> F32:
+        """(K, 4, H) four bins (``weights``, (K, B, 4)) of the kept blocks with a key at
+        ``cells`` (K, H) where ``wanted``; zero elsewhere. Computed when an analysis asks,
+        which is seldom, instead of for every block with a key."""
+        count, length = cells.shape
+        kept = np.concatenate([entry[1] for entry in self._keyed] or [cells[:0, 0]])
+        if kept.size == 0:
+            return np.zeros((count, 4, length), dtype=np.float32)
+        frames = np.concatenate([entry[2] for entry in self._keyed])
+        order = np.argsort(kept)
+        at = np.minimum(np.searchsorted(kept, cells, sorter=order), kept.size - 1)
+        found = (kept.take(order.take(at)) == cells) & wanted
+        samples = frames.take(order.take(at), axis=0) * found[..., None]  # (K, H, B)
+        bins: F32 = np.matmul(samples, weights).transpose(0, 2, 1)
+        return bins
 
     def window(
         self,

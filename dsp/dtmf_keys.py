@@ -35,6 +35,7 @@ class KeyTables:
     weights: F64  # (16, B, 4) the bank's weights of the key's four columns
     weights_by_bin: F64  # (16, 4, B) the same, one row per column
     overtone_weights: F64  # (16, B, 4) the overtone bank's weights of the same four columns
+    overtone_weights32: npt.NDArray[np.float32]  # (16, B, 4) the same as the bank computes
     overtone_nominal: F64  # (16, 2) the overtone bins' frequencies, radians per sample
     overtone_scale: F64  # 0-d: sqrt(2 B), a block sum's magnitude to a sine's amplitude
 
@@ -63,6 +64,7 @@ class KeyTables:
             weights=np.ascontiguousarray(weights),
             weights_by_bin=np.ascontiguousarray(weights.transpose(0, 2, 1)),
             overtone_weights=np.ascontiguousarray(overtone),
+            overtone_weights32=np.ascontiguousarray(overtone.astype(np.float32)),
             overtone_nominal=overtones.omega[bins],
             overtone_scale=np.array(np.sqrt(2.0 * bank.block_size)),
         )

@@ -182,6 +182,28 @@ def test_resize_keeps_the_state_of_remaining_channels() -> None:
     assert detector.process(np.zeros((1, 160), dtype=np.int16)) == []
 
 
+@pytest.mark.parametrize("channels", [1, 2, 4])
+def test_a_key_analysed_across_a_resize_is_the_same_key(channels: int) -> None:
+    """The key's first blocks were screened before the resize, its analysis runs after."""
+    key = saturate(tones.dtmf_tone("6", 0.1, level_dbm0=-20))
+    signal = np.zeros(2400, dtype=np.int16)
+    signal[300 : 300 + key.size] = key
+    expected = DtmfDetector(1).process(signal[None, :])
+    assert [e.kind for e in expected] == ["down", "up"]
+    detector = DtmfDetector(2)
+    events = detector.process(np.stack([np.zeros(400, dtype=np.int16), signal[:400]]))
+    detector.resize(channels)
+    rest = np.zeros((channels, signal.size - 400), dtype=np.int16)
+    if channels > 1:
+        rest[1] = signal[400:]
+        events += detector.process(rest)
+        assert [(e.digit, e.kind, e.position) for e in events if e.channel == 1] == [
+            (e.digit, e.kind, e.position) for e in expected
+        ]
+    else:  # the key's slot is gone
+        assert detector.process(rest) == []
+
+
 def test_other_sample_rates() -> None:
     for rate in (16000, 48000):
         signal = np.concatenate([np.zeros(rate // 10), tones.dtmf_tone("7", 0.05, sample_rate=rate,
