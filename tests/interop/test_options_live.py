@@ -95,3 +95,43 @@ async def test_consult_transfer_hands_over_when_the_employee_hangs_up(
     assert [e["stage"] for e in events(detail, "transfer")] == [
         "started", "dialing", "consulting", "completed"]
     assert detail.call.employee == "102" and detail.call.hangup_side == "caller"
+
+
+def first_frame_with(samples: Any, rate: int, frequency: float) -> int | None:
+    from testbed.audio import tone_level
+
+    frame = rate // 25  # 40 ms
+    for index in range(0, len(samples) - frame, frame):
+        if tone_level(samples[index:index + frame], rate, frequency, width=30) > 0.5:
+            return index // frame
+    return None
+
+
+async def test_employee_hears_confirmation_then_error_tone(service: Any, tmp_path: Path) -> None:
+    from testbed.audio import read_wav
+    from testbed.calls import baresip_client
+
+    employee = await baresip_phone(tmp_path / "employee", service, "101")
+    client = await baresip_client(tmp_path / "client", service)
+    try:
+        await client.command("dial", f"sip:7000@{sip_address(service)}")
+        await employee.wait_event("CALL_ESTABLISHED", timeout=10)
+        await asyncio.sleep(0.8)
+        await employee.command("sndcode", "1")  # tag: works
+        await asyncio.sleep(1.2)
+        await employee.command("sndcode", "4")  # trainer 105 has no phone: fails
+        await asyncio.sleep(1.2)
+        await client.command("hangup")
+        await employee.wait_event("CALL_CLOSED", timeout=10)
+    finally:
+        await client.stop()
+        await employee.stop()
+    [path] = employee.heard_files()
+    samples, rate = read_wav(path)
+    chime = first_frame_with(samples[:, 0], rate, 1320)  # the chime's second note
+    error = first_frame_with(samples[:, 0], rate, 1800)  # the error signal's last tone
+    assert chime is not None and error is not None and chime < error
+    [path] = client.heard_files()
+    samples, rate = read_wav(path)
+    assert first_frame_with(samples[:, 0], rate, 1320) is None  # tones go to the employee only
+    assert first_frame_with(samples[:, 0], rate, 1800) is None
