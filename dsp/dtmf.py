@@ -179,6 +179,7 @@ class DtmfDetector:
         # the 10 ms window's coefficients: X[b-1] + rotated X[b] (the pair weights' lower half)
         self._rotation = np.ascontiguousarray(self._pair_weights[2 * self._bank.size :])
         self._decoded = np.empty((0, 0), dtype=np.float32)  # G.711 decoding buffer, reused
+        self._step_back = (channels - 1) * STEP_BLOCKS  # cell of a step's first block - 1 -> before
         self._position = np.full(channels, _IDLE, dtype=np.intp)  # state loop position
         self._key_tones = _KeyTones(channels)  # how each key that is down was fitted
         self._origin = np.zeros(channels, dtype=np.int64)
@@ -238,6 +239,7 @@ class DtmfDetector:
         old = self.channels
         self._framer.resize(channels)
         self._history.resize(channels)
+        self._step_back = (channels - 1) * STEP_BLOCKS
         self._position = _resized(self._position, channels, _IDLE)
         self._origin = _resized(self._origin, channels, self._framer.samples)
         first_valid = -(-self._framer.samples // self.block_size)
@@ -286,16 +288,16 @@ class DtmfDetector:
         cells = piece.cells(rows, channels)
         picked = piece.frames.take(piece.frame_rows(rows), axis=0)
         energy = np.square(picked) @ self._ones
-        history.energies.reshape(-1).put(cells, energy)
         held = np.flatnonzero((row + col).take(rows) >= energy * self._share)
         history.loud[piece.slot, :, low : low + count] = False
         codes = history.codes[piece.slot, :, low : low + count]
         codes.fill(-1)
         touched = held
-        if held.size:
-            held_cells = cells.take(held)
+        if held.size:  # only these blocks' energies are ever read again
+            held_cells, held_energy = cells.take(held), energy.take(held)
+            history.energies.reshape(-1).put(held_cells, held_energy)
             history.loud.reshape(-1).put(held_cells, True)
-            keyed = self._keys(coefficients, rows.take(held), held_cells)
+            keyed = self._keys(coefficients, rows.take(held), held_cells, held_energy)
             history.codes.reshape(-1).put(held_cells, keyed)
             steady = np.flatnonzero(keyed >= 0)
             touched = rows.take(held.take(steady)) // count
@@ -304,9 +306,9 @@ class DtmfDetector:
                 history.keep_keyed(piece.first + count, held_cells.take(steady), frames)
         return codes, touched
 
-    def _keys(self, coefficients: F32, rows: Ints, ring: Ints) -> Codes:
-        """Key index (row * 4 + column) of the loud blocks ``rows`` (ring cells ``ring``); -1
-        if unsteady.
+    def _keys(self, coefficients: F32, rows: Ints, ring: Ints, energy: F32) -> Codes:
+        """Key index (row * 4 + column) of the loud blocks ``rows`` (ring cells ``ring``,
+        energies ``energy``); -1 if unsteady.
 
         5 ms bins are too wide to tell neighbouring rows apart reliably, so the key is read
         from the 10 ms window made of the block and the one before it (derotated sum). When
@@ -316,7 +318,7 @@ class DtmfDetector:
         history = self._history
         # the block before: the cell before, or the last of the step before (round the ring)
         before = ring - 1
-        before -= (ring % STEP_BLOCKS == 0) * ((self.channels - 1) * STEP_BLOCKS)
+        before -= (ring % STEP_BLOCKS == 0) * self._step_back
         ten = history.coefficients.reshape(-1, coefficients.shape[1]).take(before, 0, mode="wrap")
         ten += coefficients.take(rows, axis=0) @ self._rotation  # 10 ms coefficients, (rows, 16)
         squares = np.square(ten, out=ten)
@@ -324,8 +326,7 @@ class DtmfDetector:
         power = np.add(squares[:, :half], squares[:, half:]).T.copy()  # (8, rows)
         strongest = np.add.reduce(np.maximum.reduce(power.reshape(2, 4, -1), axis=1), axis=0)
         key = power[:4].argmax(0) * 4 + power[4:].argmax(0)
-        energies = history.energies.reshape(-1)
-        both = energies.take(before, mode="wrap") + energies.take(ring)
+        both = history.energies.reshape(-1).take(before, mode="wrap") + energy
         steady = strongest >= (both + self._half_tiny) * self._pair_share2
         steady |= ~history.loud.reshape(-1).take(before, mode="wrap")
         key[~steady] = -1

@@ -71,12 +71,21 @@ class BlockHistory:
         self.codes = np.full(shape, -1, dtype=np.int8)
         self.loud = np.zeros(shape, dtype=bool)  # the block passed the screen
         self._ahead = np.arange(window)
+        self._cycle = steps * step_blocks  # blocks in the ring
+        self._bases = self._cell_bases()
         # the samples of the recent blocks with a key: (end block, cells, (n, B) frames)
         self._keyed: deque[tuple[int, Ints, F32]] = deque()
 
     @property
     def channels(self) -> int:
         return int(self.codes.shape[1])
+
+    def _cell_bases(self) -> Ints:
+        """Channel 0's cell of each block of two turns of the ring (a window never wraps)."""
+        block = np.arange(2 * self._cycle)
+        step, within = np.divmod(block % self._cycle, self.step_blocks)
+        bases: Ints = step * self.channels * self.step_blocks + within
+        return bases
 
     def cells(self, blocks: Ints, channels: Ints) -> Ints:
         """Flat cells of global ``blocks`` of ``channels`` (broadcast together)."""
@@ -104,6 +113,7 @@ class BlockHistory:
             kept = channel < channels
             renumbered = (step * channels + channel) * self.step_blocks + block
             self._keyed.append((end, renumbered[kept], frames[kept]))
+        self._bases = self._cell_bases()
 
     def keep_keyed(self, end: int, cells: Ints, frames: F32) -> None:
         """Keep the samples of blocks with a key up to block ``end`` (their ``cells``)."""
@@ -141,13 +151,13 @@ class BlockHistory:
         (another stream) read as silence.
         """
         first = last_block - (self.window_blocks - 1)
-        blocks = first[:, None] + self._ahead
-        cells = self.cells(blocks, channels[:, None])
+        turn = (first % self._cycle)[:, None] + self._ahead
+        cells = self._bases.take(turn) + (channels * self.step_blocks)[:, None]
         same = self.codes.reshape(-1).take(cells) == digit[:, None]
         columns = tables.columns[digit, :, None]
         bins = self.coefficients.reshape(-1, self.coefficients.shape[-1])[cells[:, None], columns]
         if int(first_valid.max()) > int(first.min()):  # a stream began inside the window
-            valid = blocks >= first_valid[:, None]
+            valid = first[:, None] + self._ahead >= first_valid[:, None]
             same &= valid
             bins *= valid[:, None, :]
         wide = bins.astype(np.float64)
