@@ -183,8 +183,11 @@ async def run(calls: int, employees: int, profile: bool) -> None:
               f"(one core: {calls / spent:.0f} calls/s){'  [profiled]' if profile else ''}")
         if profiler:
             stats = pstats.Stats(profiler)
-            stats.sort_stats(os.environ.get("SORT", "tottime")).print_stats(
-                os.environ.get("ONLY", ""), int(os.environ.get("ROWS", "30")))
+            stats.sort_stats(os.environ.get("SORT", "tottime"))
+            if os.environ.get("CALLEES"):
+                stats.print_callees(os.environ["CALLEES"])
+            else:
+                stats.print_stats(os.environ.get("ONLY", ""), int(os.environ.get("ROWS", "30")))
     finally:
         await service.stop()
         shutil.rmtree(workdir, ignore_errors=True)

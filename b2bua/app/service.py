@@ -93,6 +93,7 @@ class Service:
             store, digest, lambda: self.config.extensions, core.new_tag,
             policy=ExpiryPolicy(config.registrar.min_expires, config.registrar.max_expires,
                                 config.registrar.default_expires),
+            on_change=self._bindings_changed,
         )
         self.engine = engine = MediaEngine(
             PortRange(config.media.address, config.media.rtp_ports.first,
@@ -127,6 +128,10 @@ class Service:
         office = Office(calls, store, lambda: self.config, self.data_dir, recordings,
                         self.outbox)
         self.options = calls.options = Options(office)
+
+    def _bindings_changed(self, extension: str) -> None:
+        if self.calls is not None:
+            self.calls.bindings_changed(extension)
 
     async def stop(self) -> None:
         if self._purge_task is not None:

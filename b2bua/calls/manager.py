@@ -55,6 +55,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+DEVICES_KEPT = 2.0
+"""Seconds the ringing targets of an extension are kept between reads of its bindings."""
+
 
 class CallFeatures(Protocol):
     """What the in-call options add to calls."""
@@ -106,6 +109,7 @@ class CallManager:
         self._invites: weakref.WeakKeyDictionary[ServerTransaction, Leg] = (
             weakref.WeakKeyDictionary())
         self._streams: dict[int, Leg] = {}
+        self._device_cache: dict[str, tuple[float, list[Target]]] = {}
         self.stats = {"calls": 0, "answered": 0}
         self.wake: Callable[[], None] = lambda: None
         """Called after work done outside SIP input (timers, media events), so that the SIP
@@ -176,17 +180,32 @@ class CallManager:
                     exclude: Iterable[str] = ()) -> list[Target]:
         """Every registered device of these employees (busy ones left out)."""
         excluded = set(exclude)
-        now = self.wall()
         targets = []
         for extension in extensions:
             if skip_busy and self.is_busy(extension):
                 continue
-            for binding in self.store.list_bindings(extension, now):
-                if binding.contact_uri in excluded:
-                    continue
-                uri, peer = binding_target(binding)
-                targets.append(Target(uri, peer, binding.contact_uri, extension, binding.path))
+            targets += [t for t in self._devices(extension) if t.label not in excluded]
         return targets
+
+    def _devices(self, extension: str) -> list[Target]:
+        """The ringing targets of one extension's bindings, kept until the registrar changes
+        them, one expires, or `DEVICES_KEPT` seconds pass (bindings written by anything else)."""
+        now = self.wall()
+        kept = self._device_cache.get(extension)
+        if kept is not None and now < kept[0]:
+            return kept[1]
+        bindings = self.store.list_bindings(extension, now)
+        targets = []
+        for binding in bindings:
+            uri, peer = binding_target(binding)
+            targets.append(Target(uri, peer, binding.contact_uri, extension, binding.path))
+        until = min([now + DEVICES_KEPT, *(b.expires_at for b in bindings)])
+        self._device_cache[extension] = (until, targets)
+        return targets
+
+    def bindings_changed(self, extension: str) -> None:
+        """The registrar changed `extension`'s bindings."""
+        self._device_cache.pop(extension, None)
 
     def trunk_target(self, number: str) -> Target:
         trunk = self.config.trunk
