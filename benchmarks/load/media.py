@@ -68,6 +68,8 @@ class MediaStep:
     generator_cpu_seconds: float
     b2bua_rss_kib: int
     rtp_drops: int
+    phone_drops: int
+    machine_core_pct: float
     probe_sent: int
     probe_lost: int
     round_trip_ms: dict[str, Any]
@@ -164,15 +166,21 @@ def measure_window(path: str, calls: int, answered: int, settings: MediaSettings
                    probe: RtpProbe, client: SippProcess, phone: SippProcess,
                    b2bua: B2buaProcess) -> MediaStep:
     ports = range(RTP_PORTS[0], RTP_PORTS[1] + 1)
+    assert phone.media_port is not None
+    echo_ports = range(phone.media_port, phone.media_port + 3)
     service = CpuWindow(*([b2bua.pid] if path == "b2bua" else []))
     generator = CpuWindow(client.pid, phone.pid)
+    machine = procfs.MachineWindow()
     drops = procfs.udp_drops(ports)
+    echo_drops = procfs.udp_drops(echo_ports)
     started = time.monotonic()
     service.begin()
     generator.begin()
+    machine.begin()
     figures: ProbeFigures = probe.measure(settings.window_seconds)
     service.end()
     generator.end()
+    machine.end()
     window = time.monotonic() - started
     return MediaStep(
         path=path, calls=calls, answered=answered, window_seconds=window,
@@ -180,6 +188,8 @@ def measure_window(path: str, calls: int, answered: int, settings: MediaSettings
         generator_cpu_seconds=generator.seconds,
         b2bua_rss_kib=procfs.rss_kib(b2bua.pid),
         rtp_drops=procfs.udp_drops(ports) - drops if path == "b2bua" else 0,
+        phone_drops=procfs.udp_drops(echo_ports) - echo_drops,
+        machine_core_pct=machine.core_pct,
         probe_sent=figures.sent, probe_lost=figures.lost,
         round_trip_ms=summarize(figures.round_trips_ms).as_dict(4),
     )
@@ -250,8 +260,9 @@ def progress(step: MediaStep) -> None:
     rtt = step.round_trip_ms
     cpu = (f"b2bua {step.b2bua_core_pct:.0f}% of a core, " if step.path == "b2bua" else "")
     say(f"  {step.path}: {step.answered}/{step.calls} up, {cpu}sipp "
-        f"{step.generator_core_pct:.0f}%, probe {step.probe_lost}/{step.probe_sent} lost, "
-        f"round trip p50 {rtt['p50']} p99 {rtt['p99']} ms, rtp drops {step.rtp_drops}")
+        f"{step.generator_core_pct:.0f}%, machine {step.machine_core_pct:.0f}% of 200, probe "
+        f"{step.probe_lost}/{step.probe_sent} lost, round trip p50 {rtt['p50']} p99 "
+        f"{rtt['p99']} ms, drops: B2BUA {step.rtp_drops}, phone {step.phone_drops}")
 
 
 def per_call_rows(steps: list[dict[str, Any]], idle_rss: int) -> list[dict[str, Any]]:
@@ -273,6 +284,10 @@ def per_call_rows(steps: list[dict[str, Any]], idle_rss: int) -> list[dict[str, 
             if through["b2bua_core_pct"] else math.nan,
             "rss_kib_per_call": (through["b2bua_rss_kib"] - idle_rss) / calls,
             "rtp_drops": through["rtp_drops"],
+            "phone_drops": through["phone_drops"],
+            "sipp_phone_drops": alone["phone_drops"],
+            "machine_core_pct": through["machine_core_pct"],
+            "sipp_machine_core_pct": alone["machine_core_pct"],
             "probe_loss_pct": 100 * through["probe_lost"] / max(1, through["probe_sent"]),
             "sipp_probe_loss_pct": 100 * alone["probe_lost"] / max(1, alone["probe_sent"]),
             "relay_loss_pct": 100 * (taken - forwarded) / taken if taken else math.nan,
@@ -285,7 +300,8 @@ def per_call_rows(steps: list[dict[str, Any]], idle_rss: int) -> list[dict[str, 
             "sipp_core_pct": alone["generator_core_pct"],
             "cpu_ratio": ratio(through["b2bua_core_pct"], alone["generator_core_pct"]),
             "talk_off_keys": through["talk_off_keys"],
-            "generator_ok": alone["probe_lost"] == 0 and alone["answered"] >= calls,
+            "generator_ok": (alone["probe_lost"] == 0 and alone["answered"] >= calls
+                             and alone["phone_drops"] == 0),
         })
         row = rows[-1]
         row["held"] = (row["generator_ok"] and through["answered"] >= calls
@@ -298,19 +314,21 @@ def verdict(settings: MediaSettings, steps: list[dict[str, Any]], idle_rss: int
             ) -> dict[str, Any]:
     rows = per_call_rows(steps, idle_rss)
     print(table(["calls", "b2bua core%", "core% /call", "calls/core", "KiB/call", "rtp drops",
-                 "probe loss%", "sipp loss%", "relay loss%", "rtt p50", "rtt p99",
+                 "phone drops", "probe loss%", "sipp loss%", "relay loss%", "rtt p50", "rtt p99",
                  "sipp p50", "sipp p99", "added p50", "added p99", "sipp core%", "cpu ratio",
-                 "talk-off keys", "sipp ok", "held"],
+                 "machine%", "talk-off keys", "sipp ok", "held"],
                 [[r["calls"], r["b2bua_core_pct"], r["core_pct_per_call"], r["calls_per_core"],
-                  r["rss_kib_per_call"], r["rtp_drops"], r["probe_loss_pct"],
+                  r["rss_kib_per_call"], r["rtp_drops"], r["phone_drops"], r["probe_loss_pct"],
                   r["sipp_probe_loss_pct"], r["relay_loss_pct"], r["rtt_p50_ms"],
                   r["rtt_p99_ms"], r["sipp_rtt_p50_ms"], r["sipp_rtt_p99_ms"],
                   r["added_p50_ms"], r["added_p99_ms"], r["sipp_core_pct"], r["cpu_ratio"],
-                  r["talk_off_keys"], "yes" if r["generator_ok"] else "no",
+                  r["machine_core_pct"], r["talk_off_keys"], "yes" if r["generator_ok"] else "no",
                   "yes" if r["held"] else "no"] for r in rows], digits=3))
     print("(round trips in ms: probe -> B2BUA -> phone echo -> B2BUA -> probe, vs probe -> "
           "phone echo -> probe with SIPp alone; 'added' is the difference, two passes "
-          "through the B2BUA; cpu ratio: B2BUA's CPU over SIPp's own CPU at the same N)")
+          "through the B2BUA; cpu ratio: B2BUA's CPU over SIPp's own CPU at the same N; "
+          "machine%: every process on the machine, of 200% for two cores; phone drops: "
+          "datagrams the echoing phone's socket dropped)")
     summary: dict[str, Any] = {"target_calls_per_core": TARGET_PER_CORE,
                                "target_added_p99_ms": TARGET_ADDED_P99_MS,
                                "idle_rss_mib": idle_rss / 1024}
@@ -342,9 +360,11 @@ def verdict(settings: MediaSettings, steps: list[dict[str, Any]], idle_rss: int
         first = min(failed, key=lambda r: r["calls"])
         summary["smallest_not_held_calls"] = first["calls"]
         print(f"not held from {first['calls']} calls: probe loss {first['probe_loss_pct']:.2f}%,"
-              f" RTP socket drops {first['rtp_drops']}, added round trip p99 "
-              f"{first['added_p99_ms']:.1f} ms, B2BUA at {first['b2bua_core_pct']:.0f}% of a "
-              f"core while SIPp took {first['sipp_core_pct']:.0f}% (two cores in all)")
+              f" drops at the B2BUA's sockets {first['rtp_drops']} and the phone's "
+              f"{first['phone_drops']}, added round trip p99 {first['added_p99_ms']:.1f} ms; "
+              f"B2BUA at {first['b2bua_core_pct']:.0f}% of a core, SIPp at "
+              f"{first['sipp_core_pct']:.0f}%, the machine at {first['machine_core_pct']:.0f}% "
+              "of its 200%")
     return {"settings": asdict(settings), "verdict": summary, "rows": rows, "steps": steps}
 
 

@@ -70,6 +70,43 @@ def parse_udp_drops(text: str, ports: range) -> int:
     return dropped
 
 
+def parse_machine_ticks(text: str) -> tuple[int, int]:
+    """(busy, all) clock ticks of every CPU together, from the ``cpu`` line of /proc/stat
+    (idle and iowait are not busy)."""
+    for line in text.splitlines():
+        if line.startswith("cpu "):
+            ticks = [int(v) for v in line.split()[1:]]
+            idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+            # guest time is already counted in user time
+            total = sum(ticks[:8])
+            return total - idle, total
+    raise ValueError("no cpu line in /proc/stat")
+
+
+def machine_ticks() -> tuple[int, int]:
+    return parse_machine_ticks(Path("/proc/stat").read_text())
+
+
+class MachineWindow:
+    """How busy the whole machine was between `begin()` and `end()`, in % of one core
+    (200 = both cores of this machine busy all the time)."""
+
+    def __init__(self) -> None:
+        self._start = (0, 0)
+        self.core_pct = float("nan")
+
+    def begin(self) -> MachineWindow:
+        self._start = machine_ticks()
+        return self
+
+    def end(self) -> float:
+        busy, total = machine_ticks()
+        spent = total - self._start[1]
+        cpus = os.cpu_count() or 1
+        self.core_pct = 100 * cpus * (busy - self._start[0]) / spent if spent else float("nan")
+        return self.core_pct
+
+
 def cpu_times(pid: int) -> CpuTimes:
     return parse_proc_stat(Path(f"/proc/{pid}/stat").read_text())
 

@@ -85,13 +85,15 @@ def run(options: Options, settings: SoakSettings) -> dict[str, Any]:
                                  args=client_args(settings, numbers, settings.minutes))
             sampler = procfs.Sampler(b2bua.pid, settings.sample_seconds)
             generator = CpuWindow(phone.pid, children=True).begin()
+            machine = procfs.MachineWindow().begin()
             client.start()
             sampler.start()
             watch(client, sampler, settings)
             client.wait(settings.hold_seconds + 120)
             generator.end()
+            machine.end()
             samples = sampler.stop()
-            outcome = {"successful": client.counter("SuccessfulCall(C)"),
+            outcome: dict[str, float] = {"successful": client.counter("SuccessfulCall(C)"),
                        "failed": client.counter("FailedCall(C)")}
             say(f"direct: SIPp alone for {settings.direct_minutes:g} min")
             direct = SippProcess(b.directory("direct"), "uac_media.xml",
@@ -107,6 +109,7 @@ def run(options: Options, settings: SoakSettings) -> dict[str, Any]:
             sink.close()
             phone.stop()
             b2bua.stop()
+    outcome["machine_core_pct"] = machine.core_pct
     return verdict(settings, idle, samples, outcome, generator.seconds,
                    direct_cpu.seconds / direct_wall)
 
@@ -126,7 +129,7 @@ def watch(client: SippProcess, sampler: procfs.Sampler, settings: SoakSettings) 
 
 
 def verdict(settings: SoakSettings, idle: procfs.Sample, samples: list[procfs.Sample],
-            outcome: dict[str, int], generator_cpu: float, direct_core: float
+            outcome: dict[str, float], generator_cpu: float, direct_core: float
             ) -> dict[str, Any]:
     figures = growth(samples, settings.warmup_minutes * 60)
     wall = samples[-1].at - samples[0].at if len(samples) > 1 else math.nan
@@ -135,13 +138,13 @@ def verdict(settings: SoakSettings, idle: procfs.Sample, samples: list[procfs.Sa
     grows = figures["slope_mib_per_min"] > 0.5 or figures["after_warmup_mib"] > 5
     print(table(["minutes", "calls ok", "failed", "idle MiB", "after warm-up MiB", "last MiB",
                  "peak MiB", "growth MiB", "slope MiB/min", "b2bua core%", "sipp core%",
-                 "sipp alone core%", "cpu ratio"],
+                 "sipp alone core%", "cpu ratio", "machine%"],
                 [[settings.minutes, outcome["successful"], outcome["failed"],
                   idle.rss_kib / 1024, figures.get("first_after_warmup_mib"),
                   figures.get("last_mib"), figures.get("peak_mib"),
                   figures["after_warmup_mib"], figures["slope_mib_per_min"],
                   100 * b2bua_core, 100 * generator_core, 100 * direct_core,
-                  ratio(b2bua_core, direct_core)]]))
+                  ratio(b2bua_core, direct_core), outcome["machine_core_pct"]]]))
     print(f"RSS after warm-up ({settings.warmup_minutes:g} min): "
           f"{figures['after_warmup_mib']:+.1f} MiB over the rest of the run "
           f"({figures['slope_mib_per_min']:+.2f} MiB/min): "

@@ -45,6 +45,7 @@ class StepResult:
     generator_cpu_seconds: float
     b2bua_rss_kib: int
     sip_drops: int
+    machine_core_pct: float
     passed: bool
 
     @property
@@ -76,9 +77,11 @@ def run_step(client: SippProcess, *, path: str, rate: float, rtd: str, timeout: 
     service = CpuWindow(*([b2bua.pid] if b2bua else []))
     sip_ports = range(b2bua.sip_port, b2bua.sip_port + 1) if b2bua else range(0)
     drops_before = procfs.udp_drops(sip_ports) if b2bua else 0
+    machine = procfs.MachineWindow()
     started = time.monotonic()
     generator.begin()
     service.begin()
+    machine.begin()
     sampler = procfs.Sampler(b2bua.pid, 0.5).start() if b2bua else None
     recording: subprocess.Popen[bytes] | None = None
     client.start()
@@ -88,6 +91,7 @@ def run_step(client: SippProcess, *, path: str, rate: float, rtd: str, timeout: 
     time.sleep(0.5)  # the last transactions
     generator.end()
     service.end()
+    machine.end()
     if recording is not None:
         spy.finish(recording)
     wall = time.monotonic() - started
@@ -107,6 +111,7 @@ def run_step(client: SippProcess, *, path: str, rate: float, rtd: str, timeout: 
         generator_cpu_seconds=generator.seconds,
         b2bua_rss_kib=max((s.rss_kib for s in samples), default=0),
         sip_drops=procfs.udp_drops(sip_ports) - drops_before if b2bua else 0,
+        machine_core_pct=machine.core_pct,
         passed=step_passed(successful, failed, achieved, rate, max_failed=MAX_FAILED),
     )
     if failed:
@@ -163,14 +168,16 @@ def print_steps(steps: list[dict[str, Any]], unit: str, latency: str) -> None:
             ratio(through["cpu_ms_each"], direct["generator_ms_each"]),
             100 * through["b2bua_cpu_seconds"] / through["wall_seconds"],
             through["b2bua_rss_kib"] / 1024, through["sip_drops"],
-            "held" if through["passed"] else "failed",
+            through["machine_core_pct"], "held" if through["passed"] else "failed",
         ])
     print(table([f"{unit}/s", "reached/s", "fail%", "sipp fail%", f"{latency} p50 ms",
                  f"{latency} p99 ms", "sipp p99 ms", "b2bua cpu ms", "sipp cpu ms",
-                 "cpu ratio", "b2bua core%", "rss MiB", "sip drops", "step"], rows))
+                 "cpu ratio", "b2bua core%", "rss MiB", "sip drops", "machine%", "step"],
+                rows))
     print("(per step: B2BUA figures, then SIPp alone at the same rate; cpu ms are per "
           f"{unit[:-1] if unit.endswith('s') else unit}: the B2BUA's process vs SIPp's client "
-          "and server together; core% is the B2BUA's CPU over the step's wall time)")
+          "and server together; core% is the B2BUA's CPU over the step's wall time; machine% "
+          "is every process on the machine, of 200% for two cores)")
 
 
 def plot_steps(data: dict[str, Any], directory: Path, command: str, unit: str,
