@@ -423,28 +423,23 @@ class _Step(NamedTuple):
 
 
 class _KeyTones:
-    """Per channel, the tone model of the key that is down (see :class:`ToneModel`), its
-    fields side by side in one complex row: reference (2), unmixing (8), omega (2), gain (2)."""
+    """Per channel, the tone model of the key that is down (see :class:`ToneModel`), in one
+    complex row: the reference frequencies (2), then the unmixing (2 x 4)."""
 
     def __init__(self, channels: int) -> None:
-        self.rows = np.zeros((channels, 14), dtype=np.complex128)
+        self.rows = np.zeros((channels, 10), dtype=np.complex128)
 
     def put(self, channels: Ints, model: ToneModel, rows: npt.NDArray[np.bool_]) -> None:
         """Keep the models of ``rows`` of ``model`` for ``channels``."""
-        count = model.reference.shape[0]
-        packed = np.concatenate(
-            [model.reference, model.unmixing.reshape(count, 8), model.omega, model.gain], axis=1
-        )
-        self.rows[channels] = packed[rows]
+        unmixing = model.unmixing.reshape(-1, 8)
+        self.rows[channels] = np.concatenate([model.reference, unmixing], axis=1)[rows]
 
     def take(self, channels: Ints) -> ToneModel:
         rows = self.rows.take(channels, axis=0)
-        return ToneModel(
-            rows[:, :2].real, rows[:, 2:10].reshape(-1, 2, 4), rows[:, 10:12].real, rows[:, 12:]
-        )
+        return ToneModel(rows[:, :2].real, rows[:, 2:].reshape(-1, 2, 4))
 
     def resize(self, channels: int) -> None:
-        rows = np.zeros((channels, 14), dtype=np.complex128)
+        rows = np.zeros((channels, 10), dtype=np.complex128)
         keep = min(channels, self.rows.shape[0])
         rows[:keep] = self.rows[:keep]
         self.rows = rows

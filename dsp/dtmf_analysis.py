@@ -177,15 +177,12 @@ def _span(grid: _Grid, lo: Ints, hi: Ints | int) -> _Span:
 
 
 class ToneModel(NamedTuple):
-    """How a key's tones were fitted at key-down, (K, ...) per key: unmixed at ``reference``
-    (rad/sample, (K, 2)) by ``unmixing`` ((K, 2, 4) bins to complex amplitudes), derotated at
-    ``omega`` ((K, 2)), a block's response to the tone being ``gain`` ((K, 2)). The key-up
-    position refits the tones' amplitudes at the key's end the same way."""
+    """How a key's tones were unmixed at key-down, (K, ...) per key: at ``reference``
+    (rad/sample, (K, 2)), by ``unmixing`` ((K, 2, 4) bins to complex amplitudes). The key-up
+    position refits the tones on the key's last blocks unmixed the same way."""
 
     reference: F64
     unmixing: C128
-    omega: F64
-    gain: C128
 
 
 class _ToneFit(NamedTuple):
@@ -246,7 +243,7 @@ def _fit(
     gain = _SUM(np.exp(offset[..., None] * grid.sample_phase[: grid.size]), -1) * grid.per_block
     phasor = mean / gain
     return _ToneFit(
-        ToneModel(reference, unmixing, omega, gain),
+        ToneModel(reference, unmixing),
         omega,
         sums[..., 2] * np.conj(sums[..., 1]),
         phasor,
