@@ -3,9 +3,10 @@
 Runs only for channels whose candidate key reached the hit count (key-down analysis) or whose
 key just ended (key-up position), on a window of the last block features kept by
 :class:`BlockHistory`. A step's candidates are analysed together; the cost is a fixed number
-of small numpy operations per step (about a hundred and fifty for a key, thirty for a
-candidate rejected by its first frequency estimate), so every constant comes from a table:
-the keys' bins from :class:`KeyTables`, the blocks an analysis uses from :func:`_span_tables`.
+of small numpy operations per step, however many candidates (about a hundred and thirty for
+a key, thirty for a candidate rejected by its first frequency estimate), so every constant
+comes from a table: the keys' bins from :class:`KeyTables`, the blocks an analysis uses (its
+span) from :func:`_grid`.
 
 The analysis of a candidate uses the *interior* blocks of its current run of hits (all but
 the run's first block, which may be partly silent, and the newest block, which may be the
@@ -27,7 +28,9 @@ energy at the tones' overtones, after subtracting the fitted tones' own leakage,
 small too.
 
 Start and end are found to the sample: the fitted two-tone signal is cut at each sample of
-the two edge blocks, and the cut whose bins best match the observed ones wins.
+the two edge blocks, and the cut whose bins best match the observed ones wins. The end fit
+unmixes the key's last blocks as the key-down analysis did (:class:`ToneModel`), which spares
+it the first frequency estimate and the 4x4 inverse; it still measures the frequencies.
 
 Constants that meet arrays are 0-d arrays of the arrays' type: numpy spends more on a
 Python scalar, or on a real-to-complex promotion, than on the arithmetic of these small arrays.
