@@ -163,11 +163,14 @@ def _keys(args: argparse.Namespace) -> Any:
 def _all(args: argparse.Namespace) -> Any:
     options = _options(args)
     results = {}
-    for name, run in (("register", lambda: register.main(options, register.RegisterSettings())),
-                      ("calls", lambda: calls.main(options, calls.CallsSettings())),
-                      ("media", lambda: media.main(options, media.MediaSettings())),
-                      ("keys", lambda: keys.main(options, keys.KeysSettings())),
-                      ("soak", lambda: soak.main(options, soak.SoakSettings()))):
+    runs: tuple[tuple[str, Callable[[], dict[str, Any]]], ...] = (
+        ("register", lambda: register.main(options, register.RegisterSettings())),
+        ("calls", lambda: calls.main(options, calls.CallsSettings())),
+        ("media", lambda: media.main(options, media.MediaSettings())),
+        ("keys", lambda: keys.main(options, keys.KeysSettings())),
+        ("soak", lambda: soak.main(options, soak.SoakSettings())),
+    )
+    for name, run in runs:
         say(f"=== {name}")
         started = time.monotonic()
         results[name] = run()

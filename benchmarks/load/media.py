@@ -50,7 +50,7 @@ TARGET_ADDED_P99_MS = 5.0
 
 @dataclass(frozen=True)
 class MediaSettings:
-    counts: tuple[int, ...] = (50, 100, 200, 400)
+    counts: tuple[int, ...] = (50, 100, 200, 300, 400)
     probes: int = 4
     ramp_rate: float = 100.0
     settle_seconds: float = 3.0
@@ -389,6 +389,7 @@ def plot(data: dict[str, Any], directory: Path) -> str:
                               ("sipp_rtt_p99_ms", "SIPp alone p99", "s-"),
                               ("sipp_rtt_p50_ms", "SIPp alone p50", "s--")):
         axes[2].plot(calls, [r[key] for r in rows], style, label=label)
+    axes[2].set_yscale("symlog", linthresh=1)
     axes[2].set_xlabel("concurrent calls")
     axes[2].set_ylabel("RTP round trip (ms)")
     axes[2].legend()

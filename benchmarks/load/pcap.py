@@ -120,8 +120,10 @@ def pcap_bytes(packets: Iterable[RtpPacket], *, source: tuple[str, int] = SOURCE
     return bytes(out)
 
 
-def write_pcap(path: Path, packets: Iterable[RtpPacket], **addresses: tuple[str, int]) -> None:
-    path.write_bytes(pcap_bytes(packets, **addresses))
+def write_pcap(path: Path, packets: Iterable[RtpPacket], *,
+               source: tuple[str, int] = SOURCE,
+               destination: tuple[str, int] = DESTINATION) -> None:
+    path.write_bytes(pcap_bytes(packets, source=source, destination=destination))
 
 
 def parse_pcap(data: bytes) -> list[CapturedPacket]:
@@ -204,7 +206,8 @@ def speech_like(seconds: float, seed: int = 20) -> npt.NDArray[np.int16]:
     talk = (np.sin(2 * np.pi * t / 6.0) > -0.6).astype(float)  # a pause every 6 s
     signal = voice * syllables * talk + rng.normal(0, 0.01, n)
     signal *= peak_amplitude(-20.0) / max(float(np.max(np.abs(signal))), 1e-9) * 2
-    return np.clip(np.round(signal), -32768, 32767).astype(np.int16)
+    samples: npt.NDArray[np.int16] = np.clip(np.round(signal), -32768, 32767).astype(np.int16)
+    return samples
 
 
 def key_tones(digits: str, *, tone_s: float = 0.1, pause_s: float = 0.4, lead_s: float = 1.0,

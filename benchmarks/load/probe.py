@@ -49,7 +49,7 @@ def kernel_time_ns(ancillary: list[tuple[int, int, bytes]]) -> int | None:
     for level, kind, data in ancillary:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= TIMESPEC.size:
             seconds, nanos = TIMESPEC.unpack_from(data)
-            return seconds * 1_000_000_000 + nanos
+            return int(seconds) * 1_000_000_000 + int(nanos)
     return None
 
 

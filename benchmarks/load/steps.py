@@ -93,7 +93,7 @@ def run_step(client: SippProcess, *, path: str, rate: float, rtd: str, timeout: 
     service.end()
     machine.end()
     if recording is not None:
-        spy.finish(recording)
+        PySpy.finish(recording)
     wall = time.monotonic() - started
     samples = sampler.stop() if sampler else []
     stats = client.last_stats()
