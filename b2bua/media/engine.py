@@ -31,16 +31,16 @@ from typing import Final, Literal, TypeVar
 
 import numpy as np
 
-from b2bua.media.codec import Samples, codec_named
+from b2bua.media.codec import PCMU, Samples, codec_named
 from b2bua.media.events import TelephoneEventSender, event_for_digit
 from b2bua.media.jitter import DELAY_FRAMES, FRAME, AudioBank
 from b2bua.media.keys import KeyEvent, KeyStarted
 from b2bua.media.legs import Direction, Leg
 from b2bua.media.mixer import MixPlan, silence_rows
 from b2bua.media.player import Player
-from b2bua.media.ports import PortPool, PortRange
+from b2bua.media.ports import PortPool, PortRange, SocketPair, drain
 from b2bua.media.recorder import WavRecorder
-from b2bua.media.relay import Clock, Route, Stream
+from b2bua.media.relay import BUFFER_SIZE, Clock, Route, Stream
 from b2bua.media.reports import REPORT_INTERVAL, RtcpSession
 from b2bua.media.sensing import KeySensing
 from dsp.tones import dtmf_tone
@@ -56,6 +56,8 @@ RECORD_FLUSH_TICKS: Final = 25
 REPORT_TICKS: Final = round(REPORT_INTERVAL / TICK)
 MAX_CATCH_UP: Final = 5
 """Ticks run back to back when the loop fell behind; beyond that the schedule is reset."""
+STALE_GRACE: Final = 2.0
+"""Seconds a stream on a reused port pair refuses to latch on its previous stream's phone."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,16 +107,20 @@ class MediaEngine:
                  on_play_finished: Callable[[PlayFinished], None] | None = None,
                  rtp_timeout: float | None = 30.0,
                  playout_delay_ms: int = DELAY_FRAMES * 20,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, keep_ports: int | None = None) -> None:
         self.on_key_started = on_key_started
         self.on_key = on_key
         self.on_timeout = on_timeout
         self.on_play_finished = on_play_finished
         self.default_rtp_timeout = rtp_timeout
         self._rng = rng or random.Random()
-        self._pool = PortPool(ports)
+        self._pool = PortPool(ports, keep_ports)
+        self._previous: dict[int, tuple[tuple[str, int] | None, tuple[str, int] | None]] = {}
+        """Kept port -> where its last stream's phone sent RTP and RTCP from."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._clock = Clock(0.0)
+        self._buffer = bytearray(BUFFER_SIZE)
+        """Where every stream reads its packets (one at a time, so one buffer serves all)."""
         self._legs: dict[int, Leg] = {}
         self._next_id = 1
         self._bank = AudioBank(delay_frames=playout_delay_ms // 20)
@@ -123,11 +129,15 @@ class MediaEngine:
         self._plan = MixPlan([], [], self._bank.zero_row)
         self._plan_legs: list[Leg] = []
         self._plan_dirty = False
+        self._plan_layout = self._bank.layout
+        self._mixed: set[int] = set()
         self._recorders: dict[int, tuple[WavRecorder, int, int]] = {}
+        self._recorded: dict[int, int] = {}
+        """Stream id -> how many recorders take its audio."""
         self._next_recorder = 1
         self._timer: asyncio.TimerHandle | None = None
-        self._timeout_rota: list[set[int]] = [set() for _ in range(TIMEOUT_CHECK_TICKS)]
-        self._report_rota: list[set[int]] = [set() for _ in range(REPORT_TICKS)]
+        self._timeout_rota: list[dict[int, Leg]] = [{} for _ in range(TIMEOUT_CHECK_TICKS)]
+        self._report_rota: list[dict[int, Leg]] = [{} for _ in range(REPORT_TICKS)]
         self._keying: set[int] = set()
         self._next_tick = 0.0
         self._ticks = 0
@@ -147,6 +157,12 @@ class MediaEngine:
             self.release(stream_id)
         for recorder_id in list(self._recorders):
             self.stop_record(recorder_id)
+        for pair in self._pool.close_kept():
+            if self._loop is not None:
+                self._loop.remove_reader(pair.rtp.fileno())
+                self._loop.remove_reader(pair.rtcp.fileno())
+            pair.close()
+        self._previous.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -160,18 +176,22 @@ class MediaEngine:
     # -- streams --------------------------------------------------------------------------
 
     def allocate(self) -> int:
-        """A new stream on a fresh RTP/RTCP port pair; returns its id (see :meth:`local_port`)."""
+        """A new stream on an RTP/RTCP port pair; returns its id (see :meth:`local_port`)."""
         port, rtp, rtcp = self._pool.acquire()
         stream_id = self._next_id
         self._next_id += 1
-        stream = Stream(stream_id, port, rtp, rtcp, self._clock, codec_named("PCMU"))
+        stream = Stream(stream_id, port, rtp, rtcp, self._clock, PCMU, self._buffer)
         stream.event_listener = self._sensing.on_event_packet
         leg = Leg(stream, RtcpSession(stream, self._rng.getrandbits(32)),
                   self.default_rtp_timeout, self._clock.now)
+        previous = self._previous.pop(port, None)
+        if previous is not None:
+            stream.stale_source, leg.rtcp.stale_source = previous
+            stream.stale_until = leg.rtcp.stale_until = self._clock.now + STALE_GRACE
         self._legs[stream_id] = leg
-        self._timeout_rota[stream_id % TIMEOUT_CHECK_TICKS].add(stream_id)
-        self._report_rota[stream_id % REPORT_TICKS].add(stream_id)
-        self.loop.add_reader(rtp.fileno(), stream.on_readable)
+        self._timeout_rota[stream_id % TIMEOUT_CHECK_TICKS][stream_id] = leg
+        self._report_rota[stream_id % REPORT_TICKS][stream_id] = leg
+        self.loop.add_reader(rtp.fileno(), stream.on_readable)  # replaces a kept pair's drain
         self.loop.add_reader(rtcp.fileno(), leg.rtcp.on_readable)
         return stream_id
 
@@ -200,10 +220,8 @@ class MediaEngine:
             leg.unlatch()
             stream.remote = remote
         codec_changed = new_codec is not stream.codec
-        stream.codec = new_codec
         stream.audio_pt = new_codec.static_pt if payload_type is None else payload_type
         stream.event_pt = telephone_event_pt
-        stream.silent_payload = bytes([new_codec.silence]) * len(stream.silent_payload)
         leg.ptime_ms = ptime_ms
         leg.direction = direction
         stream.sends = remote is not None and direction in ("sendrecv", "sendonly")
@@ -211,40 +229,63 @@ class MediaEngine:
             leg.rtp_timeout = rtp_timeout
         leg.last_active = self._clock.now
         leg.timed_out = False
-        self._sensing.configure(leg)
-        for route in [*stream.routes, stream.feeder]:
-            if route is not None:
-                route.in_ssrc = -1
-        if codec_changed and stream.capture is not None:
-            self._bank.set_codec(stream.capture, new_codec.index)
-        self._rewire({stream_id, *leg.sources, *leg.listeners})
+        if leg.events or leg.receiver is not None:
+            self._sensing.configure(leg)
+        for route in stream.routes:  # re-anchor: payload types may have changed
+            route.in_ssrc = -1
+        if stream.feeder is not None:
+            stream.feeder.in_ssrc = -1
+        if codec_changed:  # routes transcode, captures decode by the codec
+            stream.codec = new_codec
+            if stream.capture is not None:
+                self._bank.set_codec(stream.capture, new_codec.index)
+            if leg.sources or leg.listeners or leg.mixed:
+                self._rewire({stream_id, *leg.sources, *leg.listeners})
 
     def release(self, stream_id: int) -> None:
         """Close the stream: unhook it from every mix, relay, recorder and detector."""
         leg = self._legs.get(stream_id)
         if leg is None:
             return
+        touched = {stream_id}
         for listener in list(leg.listeners):
             other = self._legs[listener]
-            self.set_sources(listener, [s for s in other.sources if s != stream_id])
-        self.set_sources(stream_id, [])
+            touched |= self._link(other, tuple(s for s in other.sources if s != stream_id))
+        touched |= self._link(leg, ())
         leg.player = None
         leg.inband = leg.events = False
         self._sensing.configure(leg)
         self._sensing.forget(leg, self._clock.now)
-        self._rewire({stream_id})
-        if leg.stream.capture is not None:  # still held by a recorder: that side goes silent
-            self._bank.remove(leg.stream.capture)
-            leg.stream.capture = None
-        leg.rtcp.send(leg.rtcp.bye())
-        self.loop.remove_reader(leg.stream.sock.fileno())
-        self.loop.remove_reader(leg.stream.rtcp.fileno())
-        leg.stream.close()
+        self._rewire(touched)
+        stream = leg.stream
+        if stream.capture is not None:  # still held by a recorder: that side goes silent
+            self._bank.remove(stream.capture)
+            stream.capture = None
+        if stream.tx_packets or leg.rtcp.sent:  # RFC 3550 6.3.7: no BYE from a silent member
+            leg.rtcp.send(leg.rtcp.bye())
         del self._legs[stream_id]
-        self._timeout_rota[stream_id % TIMEOUT_CHECK_TICKS].discard(stream_id)
-        self._report_rota[stream_id % REPORT_TICKS].discard(stream_id)
+        del self._timeout_rota[stream_id % TIMEOUT_CHECK_TICKS][stream_id]
+        del self._report_rota[stream_id % REPORT_TICKS][stream_id]
         self._keying.discard(stream_id)
-        self._pool.release(leg.stream.port)
+        self._mixed.discard(stream_id)
+        self._give_back(leg)
+
+    def _give_back(self, leg: Leg) -> None:
+        """Return the leg's sockets to the pool, kept bound and drained when there is room."""
+        stream = leg.stream
+        loop = self.loop
+        pair = SocketPair(stream.port, stream.sock, stream.rtcp)
+        if self._pool.keep_bound(pair, connected=stream.latched):
+            loop.add_reader(pair.rtp.fileno(), drain, pair.rtp)
+            loop.add_reader(pair.rtcp.fileno(), drain, pair.rtcp)
+            if stream.latched or leg.rtcp.destination is not None:
+                self._previous[pair.port] = (stream.remote if stream.latched else None,
+                                             leg.rtcp.destination)
+            return
+        loop.remove_reader(pair.rtp.fileno())
+        loop.remove_reader(pair.rtcp.fileno())
+        pair.close()
+        self._pool.release(pair.port)
 
     def stats(self, stream_id: int) -> StreamStats:
         leg = self._leg(stream_id)
@@ -257,28 +298,20 @@ class MediaEngine:
     def set_sources(self, stream_id: int, sources: Sequence[int]) -> None:
         """What ``stream_id`` sends: nothing, one leg relayed packet by packet, or a mix."""
         leg = self._leg(stream_id)
-        new = tuple(dict.fromkeys(sources))
-        if stream_id in new:
-            raise ValueError("a stream cannot be its own source")
-        for source in new:
-            self._leg(source)
-        old = leg.sources
-        for source in old:
-            self._legs[source].listeners.discard(stream_id)
-        for source in new:
-            self._legs[source].listeners.add(stream_id)
-        leg.sources = new
-        self._rewire({stream_id, *old, *new})
+        new = self._checked_sources(stream_id, sources)
+        self._rewire(self._link(leg, new))
 
     def bridge(self, a: int, b: int) -> None:
         """Each of ``a`` and ``b`` sends what the other receives."""
-        self.set_sources(a, [b])
-        self.set_sources(b, [a])
+        leg_a, leg_b = self._leg(a), self._leg(b)
+        new_a, new_b = self._checked_sources(a, (b,)), self._checked_sources(b, (a,))
+        self._rewire(self._link(leg_a, new_a) | self._link(leg_b, new_b))
 
     def unbridge(self, a: int, b: int) -> None:
-        for one, other in ((a, b), (b, a)):
-            leg = self._leg(one)
-            self.set_sources(one, [s for s in leg.sources if s != other])
+        leg_a, leg_b = self._leg(a), self._leg(b)
+        touched = self._link(leg_a, tuple(s for s in leg_a.sources if s != b))
+        touched |= self._link(leg_b, tuple(s for s in leg_b.sources if s != a))
+        self._rewire(touched)
 
     def play(self, stream_id: int, samples: Samples, *, loop: bool = False,
              over_sources: bool = False) -> None:
@@ -321,9 +354,11 @@ class MediaEngine:
         ``on_key``.  Without an ``on_key_started`` handler, keys in ``swallow`` are swallowed.
         """
         leg = self._leg(stream_id)
+        capture_changes = leg.inband != inband
         leg.inband, leg.events, leg.swallow = inband, events, swallow
         self._sensing.configure(leg)
-        self._rewire({stream_id})
+        if capture_changes:
+            self._rewire({stream_id})
 
     def info_key(self, stream_id: int, digit: str, duration_ms: int = 160) -> bool:
         """A key the phone sent by SIP INFO; returns True when it is (part of) a swallowed key."""
@@ -339,6 +374,8 @@ class MediaEngine:
         recorder_id = self._next_recorder
         self._next_recorder += 1
         self._recorders[recorder_id] = (WavRecorder(path), left_id, right_id)
+        for stream_id in (left_id, right_id):
+            self._recorded[stream_id] = self._recorded.get(stream_id, 0) + 1
         self._rewire({left_id, right_id})
         return recorder_id
 
@@ -348,7 +385,11 @@ class MediaEngine:
             return
         recorder, left, right = entry
         recorder.close()
-        self._rewire({s for s in (left, right) if s in self._legs})
+        for stream_id in (left, right):
+            count = self._recorded.pop(stream_id) - 1
+            if count:
+                self._recorded[stream_id] = count
+        self._rewire({left, right})
 
     # -- wiring ---------------------------------------------------------------------------
 
@@ -358,30 +399,61 @@ class MediaEngine:
         except KeyError:
             raise KeyError(f"no media stream {stream_id}") from None
 
+    def _checked_sources(self, stream_id: int, sources: Sequence[int]) -> tuple[int, ...]:
+        new = tuple(dict.fromkeys(sources))
+        if stream_id in new:
+            raise ValueError("a stream cannot be its own source")
+        for source in new:
+            self._leg(source)
+        return new
+
+    def _link(self, leg: Leg, sources: tuple[int, ...]) -> set[int]:
+        """Set what ``leg`` sends, without rewiring; returns the streams to rewire."""
+        old = leg.sources
+        stream_id = leg.stream.id
+        for source in old:
+            self._legs[source].listeners.discard(stream_id)
+        for source in sources:
+            self._legs[source].listeners.add(stream_id)
+        leg.sources = sources
+        return {stream_id, *old, *sources}
+
     def _rewire(self, stream_ids: set[int]) -> None:
         """Recompute routes, captures and mixes of the streams touched by a change."""
-        touched = {i for i in stream_ids if i in self._legs}
-        for stream_id in touched:
-            leg = self._legs[stream_id]
-            leg.mixed = leg.player is not None or len(leg.sources) > 1
-        for stream_id in touched:
-            self._rewire_routes(self._legs[stream_id])
-        recorded = {s for _, left, right in self._recorders.values() for s in (left, right)}
-        for stream_id in touched:
-            leg = self._legs[stream_id]
-            wanted = (leg.inband or stream_id in recorded
-                      or any(self._legs[i].mixed for i in leg.listeners))
+        legs = self._legs
+        touched = [legs[i] for i in stream_ids if i in legs]
+        plan_changed = False
+        for leg in touched:
+            mixed = leg.player is not None or len(leg.sources) > 1
+            if mixed or leg.mixed:
+                plan_changed = True
+                leg.mixed = mixed
+                if mixed:
+                    self._mixed.add(leg.stream.id)
+                else:
+                    self._mixed.discard(leg.stream.id)
+        for leg in touched:
+            self._rewire_routes(leg)
+        for leg in touched:
             stream = leg.stream
+            wanted = (leg.inband or stream.id in self._recorded
+                      or any(legs[i].mixed for i in leg.listeners))
             if wanted and stream.capture is None:
                 stream.capture = self._bank.add(stream.codec.index)
             elif not wanted and stream.capture is not None:
                 self._bank.remove(stream.capture)
                 stream.capture = None
-        self._plan_dirty = True
+            else:
+                continue
+            plan_changed = plan_changed or bool(leg.listeners)
+        if plan_changed:
+            self._plan_dirty = True
 
     def _rewire_routes(self, leg: Leg) -> None:
         """Routes leaving ``leg``: to each listener that relays it alone, reusing anchors."""
         stream = leg.stream
+        if not leg.listeners and not stream.routes:
+            return
         dests = [self._legs[i] for i in sorted(leg.listeners)]
         dests = [d for d in dests if not d.mixed and d.sources == (stream.id,)]
         shared = len(dests) > 1
@@ -397,16 +469,17 @@ class MediaEngine:
             if route not in routes and dest_id in self._legs \
                     and self._legs[dest_id].stream.feeder is route:
                 self._legs[dest_id].stream.feeder = None
-        stream.routes = routes
+        stream.set_routes(routes)
 
     def _rebuild_plan(self) -> None:
-        legs = [leg for leg in self._legs.values() if leg.mixed]
+        legs = [self._legs[i] for i in sorted(self._mixed)]
         rows = [[self._legs[s].stream.capture.row for s in leg.sources  # type: ignore[union-attr]
                  if self._legs[s].stream.capture is not None]
                 if leg.player is None or leg.player.over_sources else [] for leg in legs]
         self._plan = MixPlan(rows, [leg.stream.codec.index for leg in legs], self._bank.zero_row)
         self._plan_legs = legs
         self._plan_dirty = False
+        self._plan_layout = self._bank.layout
 
     # -- the media tick -------------------------------------------------------------------
 
@@ -427,10 +500,11 @@ class MediaEngine:
     def _tick(self, now: float) -> None:
         self._clock.now = now
         self._ticks += 1
-        decoded = self._bank.take()
-        self._sensing.detect(decoded, now - self._bank.delay_frames * TICK)
+        bank = self._bank
+        decoded = bank.take()
+        self._sensing.detect(decoded, now - bank.delay_frames * TICK, bank.layout)
         self._sensing.handle_timers(now)
-        if self._plan_dirty:
+        if self._plan_dirty or self._plan_layout != bank.layout:
             self._rebuild_plan()
         self._mix(decoded)
         self._send_keys()
@@ -490,22 +564,21 @@ class MediaEngine:
                 recorder.flush()
 
     def _check_timeouts(self, now: float) -> None:
-        for stream_id in list(self._timeout_rota[self._ticks % TIMEOUT_CHECK_TICKS]):
-            leg = self._legs.get(stream_id)  # a handler may have released it meanwhile
-            if leg is None:
-                continue
-            idle = leg.idle_for(now)
-            if idle is not None:
+        idle = [(leg, seconds) for leg in self._timeout_rota[self._ticks % TIMEOUT_CHECK_TICKS]
+                .values() if (seconds := leg.idle_for(now)) is not None]
+        for leg, seconds in idle:
+            stream_id = leg.stream.id
+            if stream_id in self._legs:  # a handler may have released it meanwhile
                 leg.timed_out = True
-                self._notify(self.on_timeout, RtpTimeout(stream_id, idle))
+                self._notify(self.on_timeout, RtpTimeout(stream_id, seconds))
 
     def _send_reports(self) -> None:
         due = self._report_rota[self._ticks % REPORT_TICKS]
         if not due:
             return
         unix_now = time.time()
-        for stream_id in due:
-            rtcp = self._legs[stream_id].rtcp
+        for leg in due.values():
+            rtcp = leg.rtcp
             rtcp.send(rtcp.report(unix_now))
 
     # -- events ---------------------------------------------------------------------------

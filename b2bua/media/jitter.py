@@ -85,28 +85,39 @@ class Capture:
 
     def write(self, timestamp: int, packet: memoryview, start: int, end: int) -> None:
         """Copy the payload ``packet[start:end]`` (RTP ``timestamp``) into the ring."""
-        size = end - start
         if not self.started:
             self.restart(timestamp)
         head = self.ticker.count - self.offset
         ahead = (timestamp - self.origin - head * FRAME) & WRAP
+        size = end - start
+        if ahead + size > TOO_FAR_AHEAD:  # late, far ahead or running ahead: rarely
+            placed = self._place(timestamp, head, ahead, size)
+            if placed is None:
+                return
+            head, ahead = placed
+        position = (head * FRAME + ahead) % RING
+        stop = position + size
+        if stop <= RING:
+            self.row_view[position:stop] = packet[start:end]
+        else:
+            first = RING - position
+            self.row_view[position:] = packet[start:start + first]
+            self.row_view[:stop - RING] = packet[start + first:end]
+
+    def _place(self, timestamp: int, head: int, ahead: int, size: int) -> tuple[int, int] | None:
+        """Where a packet that is not simply a little ahead of the head goes (None: dropped)."""
         if ahead >= 0x80000000:
             shift = self._late(0x100000000 - ahead)
             if not shift:
-                return
+                return None
             head -= shift
             ahead = (ahead + shift * FRAME) & WRAP
         if ahead + size > RING - FRAME:
             self.restart(timestamp)
-            head = self.ticker.count - self.offset
-            ahead = self.delay * FRAME
-        elif ahead + size > TOO_FAR_AHEAD:
+            return self.ticker.count - self.offset, self.delay * FRAME
+        if ahead + size > TOO_FAR_AHEAD:
             self._skip(head)
-        position = (head * FRAME + ahead) % RING
-        first = min(size, RING - position)
-        self.row_view[position:position + first] = packet[start:start + first]
-        if first < size:
-            self.row_view[0:size - first] = packet[start + first:end]
+        return head, ahead
 
     def restart(self, timestamp: int) -> None:
         """Resynchronise on ``timestamp`` (first packet, a new SSRC, or a jump)."""
@@ -156,7 +167,11 @@ class AudioBank:
         self.decoded: Samples = np.zeros((1, FRAME), np.int16)
         """``(rows + 1, FRAME)`` int16 of the last tick; the extra last row is always zero."""
         self._captures: dict[int, Capture] = {}
-        self._active = np.empty(0, np.intp)
+        self._groups: list[tuple[Samples, npt.NDArray[np.intp]]] = []
+        """Active rows by codec, with that codec's decode table."""
+        self._changed = True
+        self.layout = 0
+        """Bumped whenever rows were taken, freed or regrouped (cached row lists go stale)."""
         self._free: list[int] = []
         self._grow(rows)
 
@@ -179,33 +194,47 @@ class AudioBank:
         capture = Capture(row, codec_index, memoryview(self._codes[row]), self.ticker,
                           self._offsets, self.delay_frames)
         self._captures[row] = capture
-        self._active = np.fromiter(self._captures, np.intp, len(self._captures))
+        self._changed = True
         return capture
 
     def remove(self, capture: Capture) -> None:
         del self._captures[capture.row]
         self.decoded[capture.row] = 0
         self._free.append(capture.row)
-        self._active = np.fromiter(self._captures, np.intp, len(self._captures))
+        self._changed = True
 
     def set_codec(self, capture: Capture, codec_index: int) -> None:
         capture.codec_index = codec_index
         self._codec_index[capture.row] = codec_index
         self._silence[capture.row] = BY_INDEX[codec_index].silence
         capture.started = False
+        self._changed = True
 
     def take(self) -> Samples:
-        """Decode the frame at every head into :attr:`decoded`, clear it, advance the heads."""
-        rows = self._active
+        """Decode the frame at every head into :attr:`decoded`, clear it, advance the heads.
+
+        Rows are decoded codec by codec with ``np.take`` (a plain 256-entry lookup, several
+        times cheaper than one lookup indexed by codec and code together).
+        """
+        if self._changed:
+            self._regroup()
         tick = self.ticker.count
         self.ticker.count = tick + 1
-        if not rows.size:
-            return self.decoded
-        frames = (tick - self._offsets[rows]) % FRAMES
-        codes: Codes = self._codes3[rows, frames]
-        self._codes3[rows, frames] = self._silence[rows, None]
-        self.decoded[rows] = DECODE_TABLES[self._codec_index[rows, None], codes]
+        for table, rows in self._groups:
+            frames = (tick - self._offsets[rows]) % FRAMES
+            codes: Codes = self._codes3[rows, frames]
+            self._codes3[rows, frames] = self._silence[rows, None]
+            self.decoded[rows] = np.take(table, codes)
         return self.decoded
+
+    def _regroup(self) -> None:
+        self._changed = False
+        self.layout += 1
+        active = np.fromiter(self._captures, np.intp, len(self._captures))
+        active.sort()
+        codecs = self._codec_index[active]
+        self._groups = [(DECODE_TABLES[index], active[codecs == index])
+                        for index in range(len(BY_INDEX)) if (codecs == index).any()]
 
     def _grow(self, rows: int) -> None:
         old = self.rows
@@ -223,3 +252,4 @@ class AudioBank:
             capture.row_view = memoryview(codes[capture.row])
             capture.offsets = self._offsets
         self._free.extend(range(rows - 1, old - 1, -1))
+        self._changed = True

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import ctypes
 import random
-import socket
 from collections import deque
 from typing import Final, Literal
 
 from b2bua.media.events import EventPacket, TelephoneEventReceiver
 from b2bua.media.keys import LegKeys
 from b2bua.media.player import Player
+from b2bua.media.ports import disconnect
 from b2bua.media.relay import WRAP, Stream
 from b2bua.media.reports import RtcpSession
 
@@ -18,14 +17,6 @@ Direction = Literal["sendrecv", "sendonly", "recvonly", "inactive"]
 """Our side's SDP direction toward the phone of a leg."""
 
 RECEIVING: Final = frozenset({"sendrecv", "recvonly"})
-
-
-def disconnect(sock: socket.socket) -> None:
-    """Dissolve a UDP socket's association (connect to AF_UNSPEC) so it hears everyone again."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    unspecified = (ctypes.c_ubyte * 16)()
-    if libc.connect(sock.fileno(), unspecified, ctypes.sizeof(unspecified)) != 0:
-        raise OSError(ctypes.get_errno(), "cannot disconnect UDP socket")
 
 
 class Leg:
@@ -47,6 +38,8 @@ class Leg:
         self.events = False
         self.swallow: frozenset[str] = frozenset()
         self.keys: LegKeys | None = None
+        self.channel: int | None = None
+        """The leg's channel of the in-band detector while ``inband`` is on."""
         self.receiver: TelephoneEventReceiver | None = None
         self.swallowed_events: deque[int] = deque(maxlen=4)
         """RTP timestamps of the swallowed RFC 4733 events still arriving (dropped)."""

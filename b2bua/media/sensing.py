@@ -8,11 +8,13 @@ event's timestamp) are dropped.
 
 from __future__ import annotations
 
+import heapq
 import logging
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from b2bua.media.codec import Samples
 from b2bua.media.events import EdgeKind, KeyEdge, TelephoneEventReceiver
@@ -37,8 +39,15 @@ class KeySensing:
         self._active: set[Leg] = set()
         self._silenced: set[Leg] = set()
         self._channels: list[Leg | None] = []
+        self._free_channels: list[int] = []
+        """Unused channels, a heap: the lowest is reused first, so the tail can be cut."""
         self._origins: list[int] = []
         """Samples fed before each channel's stream (re)started: its positions count from there."""
+        self._resets: list[int] = []
+        """Channels taken since the last tick: the detector forgets them before it runs."""
+        self._rows: npt.NDArray[np.intp] | None = None
+        """Bank row of every channel (the bank's zero row when unused), rebuilt on changes."""
+        self._layout = -1
         self._detector: Any = None
         self._fed = 0
         self.inband_available = True
@@ -57,20 +66,14 @@ class KeySensing:
                 leg.receiver = TelephoneEventReceiver(event_pt, clock_rate=RATE)
         else:
             leg.receiver = None
-        channel = self._channel_of(leg)
-        if leg.inband and channel is None:
+        if leg.inband and leg.channel is None:
             self._add_channel(leg)
-        elif not leg.inband and channel is not None:
-            self._channels[channel] = None
+        elif not leg.inband and leg.channel is not None:
+            self._drop_channel(leg.channel)
+            leg.channel = None
         if not detecting:
             self._silenced.discard(leg)
             leg.stream.silenced = False
-
-    def _channel_of(self, leg: Leg) -> int | None:
-        for i, owner in enumerate(self._channels):
-            if owner is leg:
-                return i
-        return None
 
     def _add_channel(self, leg: Leg) -> None:
         if self._detector is None:
@@ -82,16 +85,37 @@ class KeySensing:
                 self.inband_available = False
                 return
             self._detector = DtmfDetector(0)
-        try:
-            channel = self._channels.index(None)
-        except ValueError:
+        if self._free_channels:
+            channel = heapq.heappop(self._free_channels)
+        else:
             channel = len(self._channels)
             self._channels.append(None)
             self._origins.append(self._fed)
-            self._detector.resize(len(self._channels))
         self._channels[channel] = leg
-        self._detector.reset([channel])
         self._origins[channel] = self._fed
+        self._resets.append(channel)
+        self._rows = None
+        leg.channel = channel
+
+    def _drop_channel(self, channel: int) -> None:
+        self._channels[channel] = None
+        heapq.heappush(self._free_channels, channel)
+        self._rows = None
+
+    def _fit_detector(self) -> None:
+        """Bring the detector to the channels in use (unused ones at the end are cut off)."""
+        channels = self._channels
+        if channels and channels[-1] is None:
+            while channels and channels[-1] is None:
+                channels.pop()
+                self._origins.pop()
+            self._free_channels = [c for c in self._free_channels if c < len(channels)]
+            heapq.heapify(self._free_channels)
+        if self._detector.channels != len(channels):
+            self._detector.resize(len(channels))
+        if self._resets:
+            self._detector.reset([c for c in self._resets if c < len(channels)])
+            self._resets.clear()
 
     # -- the three ways -------------------------------------------------------------------
 
@@ -123,18 +147,25 @@ class KeySensing:
         self._active.add(leg)
         return swallowed
 
-    def detect(self, decoded: Samples, capture_time: float) -> None:
+    def detect(self, decoded: Samples, capture_time: float, layout: int) -> None:
         """Run the in-band detector over every detecting leg's frame of this tick.
 
         ``capture_time`` is when the last sample of the frame arrived (tick time minus the
-        jitter delay); a tone's start is placed by the detector's sample position.
+        jitter delay); a tone's start is placed by the detector's sample position.  ``layout``
+        changes whenever the bank's rows were reassigned.
         """
-        if self._detector is None or not any(self._channels):
+        if self._detector is None:
             return
-        zero = decoded.shape[0] - 1
-        rows = [zero if leg is None or leg.stream.capture is None else leg.stream.capture.row
-                for leg in self._channels]
-        events = self._detector.process(decoded[np.asarray(rows, np.intp)])
+        if self._rows is None or layout != self._layout:
+            self._fit_detector()
+            zero = decoded.shape[0] - 1
+            self._rows = np.fromiter(
+                (zero if leg is None or leg.stream.capture is None else leg.stream.capture.row
+                 for leg in self._channels), np.intp, len(self._channels))
+            self._layout = layout
+        if not self._rows.size:
+            return
+        events = self._detector.process(decoded[self._rows])
         self._fed += decoded.shape[1]
         for event in events:
             owner = self._channels[event.channel]

@@ -75,6 +75,22 @@ class Phone:
         self.sock.close()
 
 
+def phone_with_rtcp(**kwargs: int) -> tuple[Phone, socket.socket]:
+    """A phone and a socket on its RTCP port (the RTP port + 1), retried while that is taken."""
+    for _ in range(50):
+        phone = Phone(**kwargs)
+        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            rtcp.bind(("127.0.0.1", phone.address[1] + 1))
+        except OSError:
+            rtcp.close()
+            phone.close()
+            continue
+        rtcp.setblocking(False)
+        return phone, rtcp
+    raise RuntimeError("no free pair of ports for a phone with RTCP")
+
+
 async def stream_audio(phones_and_payloads: list[tuple[Phone, list[bytes]]],
                        ptime: float = 0.02) -> None:
     """Each phone sends its payloads in real time, all phones together."""
@@ -94,7 +110,7 @@ def frames(codes: np.ndarray, size: int = 160) -> list[bytes]:
 
 @pytest.fixture
 async def engine() -> AsyncIterator[MediaEngine]:
-    media = MediaEngine(PortRange("127.0.0.1", 31000, 31999), rtp_timeout=None)
+    media = MediaEngine(PortRange("127.0.0.1", 62000, 62999), rtp_timeout=None)
     media.start()
     yield media
     media.close()

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import socket
 import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from b2bua.media.engine import MediaEngine
-from b2bua.media.rtp import RtcpReceiverReport, RtcpSenderReport, parse_rtcp
+from b2bua.media.ports import PortRange
+from b2bua.media.rtp import RtcpBye, RtcpReceiverReport, RtcpSenderReport, parse_rtcp
 
-from .conftest import Phone
+from .conftest import Phone, phone_with_rtcp
 from .test_engine_relay import leg
 
 SILENCE = b"\xff" * 160
@@ -57,15 +60,97 @@ async def test_same_remote_keeps_latch_and_hold_stops_sending(engine: MediaEngin
     assert len(got) == 1 and got[0].marker
 
 
-async def test_release_frees_the_port_for_reuse(engine: MediaEngine) -> None:
+async def test_released_pair_stays_bound_and_is_reused(engine: MediaEngine) -> None:
     first = engine.allocate()
     port = engine.local_port(first)
     engine.release(first)
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.bind(("127.0.0.1", port))  # closed: binds again
-    probe.close()
     engine.release(first)  # releasing twice is harmless
-    assert engine.local_port(engine.allocate()) != port, "freed ports go to the back"
+    again = engine.allocate()
+    assert engine.local_port(again) == port, "the kept pair serves the next stream"
+    engine.close()
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.bind(("127.0.0.1", port))  # closed with the engine: binds again
+    probe.close()
+
+
+async def test_without_kept_pairs_release_frees_the_port() -> None:
+    engine = MediaEngine(PortRange("127.0.0.1", 62000, 62999), rtp_timeout=None, keep_ports=0)
+    engine.start()
+    try:
+        first = engine.allocate()
+        port = engine.local_port(first)
+        engine.release(first)
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", port))  # closed: binds again
+        probe.close()
+        assert engine.local_port(engine.allocate()) != port, "freed ports go to the back"
+    finally:
+        engine.close()
+
+
+async def test_reused_pair_does_not_latch_on_the_previous_phone(engine: MediaEngine,
+                                                                 phones: list[Phone]) -> None:
+    old_phone, new_phone, peer = Phone(ssrc=0x01D), Phone(ssrc=0x2E3), Phone(ssrc=0xB)
+    phones += [old_phone, new_phone, peer]
+    old = leg(engine, old_phone)
+    old_phone.send_audio(SILENCE)
+    await asyncio.sleep(0.05)
+    assert engine.stats(old).latched
+    engine.release(old)
+    new, p = leg(engine, new_phone), leg(engine, peer)
+    assert new_phone.target == old_phone.target, "the same port pair again"
+    engine.bridge(new, p)
+    for _ in range(3):  # the old call's phone has not stopped yet (same IP, its old port)
+        old_phone.send_audio(b"\x11" * 160)
+    await asyncio.sleep(0.05)
+    assert await peer.collect(quiet=0.05) == []
+    assert not engine.stats(new).latched and engine.stats(new).stray == 3
+    new_phone.send_audio(b"\x22" * 160)
+    got = await peer.collect(quiet=0.1)
+    assert [g.payload for g in got] == [b"\x22" * 160]
+    assert engine.stats(new).remote == new_phone.address
+
+
+async def test_datagrams_for_a_released_stream_are_dropped(engine: MediaEngine,
+                                                           phones: list[Phone]) -> None:
+    old_phone, new_phone = Phone(), Phone()
+    phones += [old_phone, new_phone]
+    old = leg(engine, old_phone)
+    engine.release(old)
+    for _ in range(4):  # arrive while the pair is kept: read and dropped
+        old_phone.send_audio(SILENCE)
+    await asyncio.sleep(0.05)
+    old_phone.send_audio(SILENCE)  # still queued when the pair is handed out: drained
+    new = engine.allocate()
+    assert engine.local_port(new) == old_phone.target[1]
+    engine.configure(new, remote=("127.0.0.2", 4000))
+    await asyncio.sleep(0.05)
+    stats = engine.stats(new)
+    assert (stats.received, stats.stray) == (0, 0)
+
+
+async def test_rtcp_bye_only_from_a_leg_that_sent(engine: MediaEngine,
+                                                  phones: list[Phone]) -> None:
+    alice, (bob, rtcp) = Phone(), phone_with_rtcp()
+    phones += [alice, bob]
+    loop = asyncio.get_running_loop()
+    try:
+        silent = leg(engine, bob)
+        engine.release(silent)  # never sent RTP or RTCP (RFC 3550 6.3.7): no BYE
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(loop.sock_recv(rtcp, 2048), 0.2)
+        a, b = leg(engine, alice), leg(engine, bob)
+        engine.bridge(a, b)
+        alice.send_audio(SILENCE)
+        assert len(await bob.collect(quiet=0.1)) == 1
+        engine.release(b)
+        packets = []
+        with contextlib.suppress(TimeoutError):  # a report may come before the BYE
+            while True:
+                packets += parse_rtcp(await asyncio.wait_for(loop.sock_recv(rtcp, 2048), 0.3))
+        assert any(isinstance(p, RtcpBye) for p in packets)
+    finally:
+        rtcp.close()
 
 
 async def test_release_unhooks_listeners(engine: MediaEngine, phones: list[Phone]) -> None:
@@ -81,11 +166,8 @@ async def test_release_unhooks_listeners(engine: MediaEngine, phones: list[Phone
 
 async def test_rtcp_counts_as_liveness_and_we_report(engine: MediaEngine,
                                                      phones: list[Phone]) -> None:
-    alice = Phone()
+    alice, rtcp = phone_with_rtcp()
     phones.append(alice)
-    rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    rtcp.bind(("127.0.0.1", alice.address[1] + 1))
-    rtcp.setblocking(False)
     try:
         a = leg(engine, alice)
         report = bytes.fromhex("80c90001") + (0x1234).to_bytes(4, "big")  # empty RR

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import select
+import socket
 import wave
 from pathlib import Path
 
@@ -142,6 +144,38 @@ def test_jitter_bank_grows_and_keeps_rows() -> None:
     assert not bank.decoded[bank.zero_row].any()
 
 
+def test_jitter_bank_decodes_each_row_by_its_own_law() -> None:
+    bank = AudioBank(rows=2)
+    mu, a = bank.add(PCMU.index), bank.add(PCMA.index)
+    for capture in (mu, a):
+        capture.write(0, _frame(0x10), 0, FRAME)
+        capture.write(FRAME, _frame(0x20), 0, FRAME)
+    for _ in range(DELAY_FRAMES):
+        bank.take()
+    decoded = bank.take()
+    assert decoded[mu.row][0] == PCMU.decode_table[0x10]
+    assert decoded[a.row][0] == PCMA.decode_table[0x10]
+    bank.set_codec(a, PCMU.index)  # a re-INVITE changed the law: the row restarts
+    a.write(5000, _frame(0x30), 0, FRAME)
+    frames = [bank.take()[[a.row, mu.row], 0].copy() for _ in range(DELAY_FRAMES + 1)]
+    assert frames[-1][0] == PCMU.decode_table[0x30]
+    assert frames[0][1] == PCMU.decode_table[0x20], "the other row kept its law"
+
+
+def test_jitter_bank_layout_changes_with_rows() -> None:
+    bank = AudioBank(rows=1)
+    bank.take()
+    before = bank.layout
+    capture = bank.add(PCMU.index)
+    bank.take()
+    added = bank.layout
+    bank.take()
+    assert added != before and bank.layout == added, "bumped once per change, on the tick"
+    bank.remove(capture)
+    bank.take()
+    assert bank.layout != added
+
+
 # -- codecs, player, mixer ----------------------------------------------------------------
 
 
@@ -193,36 +227,96 @@ def test_silence_rows_leaves_original() -> None:
 
 
 def test_port_pool_even_ports_reuse_after_release_and_exhaustion() -> None:
-    pool = PortPool(PortRange("127.0.0.1", 33100, 33105))
+    pool = PortPool(PortRange("127.0.0.1", 61100, 61105))
     first = pool.acquire()
     second = pool.acquire()
     third = pool.acquire()
-    assert [first[0], second[0], third[0]] == [33100, 33102, 33104]
-    assert third[2].getsockname()[1] == 33105
+    assert [first[0], second[0], third[0]] == [61100, 61102, 61104]
+    assert third[2].getsockname()[1] == 61105
     with pytest.raises(PortsExhausted):
         pool.acquire()
     first[1].close()
     first[2].close()
     pool.release(first[0])
     again = pool.acquire()
-    assert again[0] == 33100
+    assert again[0] == 61100
     for _, rtp, rtcp in (second, third, again):
         rtp.close()
         rtcp.close()
 
 
 def test_port_pool_skips_ports_taken_by_others() -> None:
-    pool = PortPool(PortRange("127.0.0.1", 33200, 33203))
-    import socket
+    pool = PortPool(PortRange("127.0.0.1", 61200, 61203))
     squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    squatter.bind(("127.0.0.1", 33201))
+    squatter.bind(("127.0.0.1", 61201))
     try:
         port, rtp, rtcp = pool.acquire()
-        assert port == 33202
+        assert port == 61202
         rtp.close()
         rtcp.close()
     finally:
         squatter.close()
+
+
+def test_port_pool_reuses_kept_pairs_oldest_first_up_to_its_limit() -> None:
+    pool = PortPool(PortRange("127.0.0.1", 61300, 61309), keep=2)
+    first, second, third = pool.acquire(), pool.acquire(), pool.acquire()
+    assert pool.keep_bound(first, connected=False) and pool.keep_bound(second, connected=False)
+    assert not pool.keep_bound(third, connected=False), "beyond the limit: closed by the caller"
+    third.close()
+    pool.release(third.port)
+    assert (pool.kept, pool.in_use) == (2, 0)
+    assert pool.acquire() is first and pool.acquire() is second
+    fresh = pool.acquire()
+    assert fresh.port == 61306, "then the next port never used, not the one just closed"
+    for pair in (first, second, fresh):
+        pair.close()
+
+
+def test_kept_pair_is_disconnected_and_drained() -> None:
+    pool = PortPool(PortRange("127.0.0.1", 61400, 61403), keep=4)
+    phone, stranger = _udp(), _udp()
+    try:
+        pair = pool.acquire()
+        pair.rtp.connect(phone.getsockname())  # latched on its phone
+        assert pool.keep_bound(pair, connected=True)
+        stranger.sendto(b"late", ("127.0.0.1", pair.port))
+        stranger.sendto(b"late", ("127.0.0.1", pair.port + 1))
+        _wait_readable(pair.rtp)
+        again = pool.acquire()
+        assert again is pair
+        for sock in (pair.rtp, pair.rtcp):
+            with pytest.raises(BlockingIOError):
+                sock.recv(100)  # drained
+        stranger.sendto(b"new", ("127.0.0.1", pair.port))
+        _wait_readable(pair.rtp)
+        assert pair.rtp.recv(100) == b"new", "no longer connected: hears everyone"
+        pair.close()
+    finally:
+        phone.close()
+        stranger.close()
+
+
+def test_port_pool_forgets_kept_pairs_on_close() -> None:
+    pool = PortPool(PortRange("127.0.0.1", 61500, 61501), keep=4)
+    pair = pool.acquire()
+    pool.keep_bound(pair, connected=False)
+    assert pool.close_kept() == [pair] and pool.kept == 0
+    pair.close()
+    again = pool.acquire()  # the port is free again: bound anew
+    assert again.port == 61500 and again is not pair
+    again.close()
+
+
+def _udp() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _wait_readable(sock: socket.socket) -> None:
+    readable, _, _ = select.select([sock], [], [], 2.0)
+    assert readable, "the datagram did not arrive"
 
 
 def test_port_range_validation() -> None:
