@@ -30,12 +30,12 @@ from typing import Any
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from b2bua.media.engine import MediaEngine  # noqa: E402
-from b2bua.media.ports import PortRange  # noqa: E402
+from b2bua.media.engine import MediaEngine
+from b2bua.media.ports import PortRange
 
-PORTS = PortRange("127.0.0.1", 50000, 59999)
+PORTS = PortRange("127.0.0.1", 63000, 64999)
 HEADER = struct.Struct("!BBHII")
 CLIENT = ("127.0.0.1", 40010)
 PHONE = ("127.0.0.1", 41000)

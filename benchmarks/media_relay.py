@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import socket
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from b2bua.app.service import GC_THRESHOLDS
 from b2bua.media.codec import PCMU
 from b2bua.media.engine import MediaEngine
 from b2bua.media.ports import PortRange
@@ -231,8 +233,10 @@ class EngineCase:
         self.engine.close()
 
 
-def run_case(case: str, calls: int, seconds: float, warmup: float) -> dict[str, float]:
+def run_case(case: str, calls: int, seconds: float, warmup: float,
+             service_gc: bool = True) -> dict[str, float]:
     import uvloop
+    default_gc = gc.get_threshold()
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     clients, employees = phone_socket(), phone_socket()
@@ -244,6 +248,9 @@ def run_case(case: str, calls: int, seconds: float, warmup: float) -> dict[str, 
     else:
         relay = EngineCase(loop, calls, clients.getsockname(), employees.getsockname(),
                            detect=case == "engine-detect")
+    if service_gc:  # as ``b2bua serve`` runs: start-up objects frozen, few young collections
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
     start_at = time.monotonic() + 0.5
     window = (start_at + warmup, start_at + warmup + seconds)
     context = multiprocessing.get_context("fork")
@@ -268,6 +275,8 @@ def run_case(case: str, calls: int, seconds: float, warmup: float) -> dict[str, 
         process.join()
     relay.close()
     loop.close()
+    gc.unfreeze()
+    gc.set_threshold(*default_gc)
     lat = np.asarray(latencies, np.float64) / 1e3
     return {
         "packets": sent,
@@ -293,6 +302,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=1.0)
     parser.add_argument("--cases", default="bare-reader,bare-protocol,engine,engine-detect")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="keep Python's GC thresholds (the service freezes and raises them)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the cases this many times, interleaved; report medians")
     args = parser.parse_args()
@@ -302,7 +313,7 @@ def main() -> None:
     except ImportError:
         detector = "MISSING (capture and decode only)"
     print(f"media_relay: calls={args.calls} seconds={args.seconds} warmup={args.warmup} "
-          f"repeat={args.repeat} "
+          f"repeat={args.repeat} gc={'default' if args.default_gc else 'service'} "
           f"ptime=20ms packets/s={args.calls * 100} detector={detector} "
           f"python={sys.version.split()[0]} cpus={os.cpu_count()}")
     print(f"{'case':<14} {'µs/packet':>10} {'%core/call':>11} {'%core':>7} {'loss%':>7} "
@@ -310,7 +321,7 @@ def main() -> None:
     runs: dict[str, list[dict[str, float]]] = {}
     for _ in range(args.repeat):
         for case in args.cases.split(","):
-            r = run_case(case, args.calls, args.seconds, args.warmup)
+            r = run_case(case, args.calls, args.seconds, args.warmup, not args.default_gc)
             runs.setdefault(case, []).append(r)
             print(f"{case:<14} {r['cpu_us_per_packet']:>10.2f} {r['core_pct_per_call']:>11.3f} "
                   f"{r['core_pct']:>7.1f} {r['loss_pct']:>7.2f} {r['latency_p50_us']:>8.0f} "
