@@ -11,9 +11,8 @@ import asyncio
 import logging
 import secrets
 import time
-import weakref
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from b2bua.app.config import Config
 from b2bua.calls.call import Call, CallState
@@ -49,9 +48,6 @@ from b2bua.sip.peer import Peer, peer_for_uri
 from b2bua.sip.transaction.client import ClientTransaction
 from b2bua.sip.uri import NameAddr, SipURI
 from b2bua.store import Store
-
-if TYPE_CHECKING:
-    from b2bua.sip.transaction.server import ServerTransaction
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +90,7 @@ class CallManager:
         self.wall = wall
         settings = config()
         self.media = CallMedia(engine, settings.media.sdp_address)
-        self.media.on_release = lambda stream: self._streams.pop(stream, None)
+        self.media.on_release = self._forget_stream
         self.offers = OfferRelay(self.media)
         self.router = Router(config, store)
         self.reports = ReportWriter(store, loop.call_soon)
@@ -104,10 +100,6 @@ class CallManager:
         self.calls: dict[str, Call] = {}
         self.busy: dict[str, int] = {}
         self._dialogs: dict[DialogId, Leg] = {}
-        self._handlers: weakref.WeakKeyDictionary[ClientTransaction, ResponseHandler] = (
-            weakref.WeakKeyDictionary())
-        self._invites: weakref.WeakKeyDictionary[ServerTransaction, Leg] = (
-            weakref.WeakKeyDictionary())
         self._streams: dict[int, Leg] = {}
         self._device_cache: dict[str, tuple[float, list[Target]]] = {}
         self.stats = {"calls": 0, "answered": 0}
@@ -134,7 +126,7 @@ class CallManager:
         return f"<sip:b2bua@{format_host_port(host, port)}{suffix}>"
 
     def expect_responses(self, transaction: ClientTransaction, handler: ResponseHandler) -> None:
-        self._handlers[transaction] = handler
+        transaction.user = handler
 
     def track(self, leg: Leg) -> None:
         if leg.dialog is not None:
@@ -282,20 +274,23 @@ class CallManager:
 
     # -- SIP events --------------------------------------------------------------------------
 
+    def _forget_stream(self, stream: int) -> None:
+        self._streams.pop(stream, None)
+
     def handle(self, event: SipEvent) -> None:
         handler = _EVENT_HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
 
     def _on_response(self, event: ResponseReceived) -> None:
-        handler = self._handlers.get(event.transaction)
+        handler: ResponseHandler | None = event.transaction.user
         if handler is not None:
             handler(event.response)
 
     def _on_failure(self, event: TransactionTimeout | TransportFailure) -> None:
         transaction = event.transaction
         if isinstance(transaction, ClientTransaction):
-            handler = self._handlers.get(transaction)
+            handler: ResponseHandler | None = transaction.user
             if handler is not None:
                 handler(None)
 
@@ -305,12 +300,12 @@ class CallManager:
             leg.on_ack(event.request)
 
     def _on_cancel(self, event: CancelReceived) -> None:
-        leg = self._invites.get(event.transaction)
+        leg: Leg | None = event.transaction.user
         if leg is not None:
             leg.on_cancel()
 
     def _on_ack_timeout(self, event: AckTimeout) -> None:
-        leg = self._invites.get(event.transaction)
+        leg: Leg | None = event.transaction.user
         if leg is not None and leg.state is LegState.CONNECTING:
             leg.state = LegState.CONFIRMED
             leg.bye()
@@ -378,7 +373,7 @@ class CallManager:
                   state=LegState.INCOMING, invite=request,
                   server_transaction=event.transaction)
         leg.remote_offer = offer
-        self._invites[event.transaction] = leg
+        event.transaction.user = leg
         if employee is not None:
             route = self.router.outbound(employee, dialed)
             direction = "outbound" if route.kind == "trunk" else "internal"

@@ -88,12 +88,12 @@ Handler = Callable[[Any, float, Message | None], None]
 
 class Transaction:
     """Common machinery. `timers` maps each running timer's input to its schedule number.
-    Transactions can be weakly referenced, so that a transaction user may attach what it needs
-    to one without keeping it alive after the core forgets it."""
+    `user` is the transaction user's own slot (its response handler, the leg an INVITE made):
+    it lives exactly as long as the transaction, with nothing to clean up when the core
+    forgets it."""
 
-    __slots__ = ("__weakref__", "_context", "_immediate", "_lean", "branch", "interval",
-                 "is_invite", "key", "method", "peer", "reliable", "request", "state", "table",
-                 "timers")
+    __slots__ = ("_context", "_immediate", "_lean", "branch", "interval", "is_invite", "key",
+                 "method", "peer", "reliable", "request", "state", "table", "timers", "user")
 
     ACTIONS: ClassVar[Mapping[Any, Handler]]
 
@@ -113,6 +113,7 @@ class Transaction:
         self._context = context
         self._immediate: list[Input] | None = None
         self._lean = False
+        self.user: Any = None
 
     def handle(self, event: Input, now: float, message: Message | None = None) -> bool:
         """Feed one input; False when the current state has no transition for it (ignored)."""

@@ -1,10 +1,15 @@
 """Corner cases of calls, with scripted SIP peers on real sockets: a 200 crossing a CANCEL,
-a late offer, session timers, refreshes that stay local, the callee hanging up."""
+a late offer, session timers, refreshes that stay local, the callee hanging up, a finished
+call freed."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import weakref
 from typing import Any
 
+from testbed.calls import until
 from testbed.office import PASSWORDS
 from testbed.scripted import ScriptedPhone, sdp
 
@@ -163,3 +168,24 @@ async def test_unknown_dialog_gets_481(service: Any) -> None:
                       "From: <sip:a@127.0.0.1>;tag=x\r\nTo: <sip:b@127.0.0.1>;tag=y\r\n"
                       "Call-ID: nowhere\r\nCSeq: 1 BYE\r\nMax-Forwards: 70\r\n")
     assert (await client.receive("481")).cseq.method == "BYE"
+
+
+async def test_an_ended_call_is_freed_once_its_transactions_end(service: Any) -> None:
+    """Nothing keeps a finished call alive: once the core forgets the call's transactions
+    (their timers run out), the call, its legs and their messages are garbage."""
+    client, phone, ok, _offered = await answered(service)
+    [live] = service.calls.calls.values()
+    call, legs = weakref.ref(live), [weakref.ref(leg) for leg in live.legs()]
+    del live
+    await in_dialog(client, ok, "BYE", 2)
+    assert (await client.receive("200")).cseq.method == "BYE"
+    bye = await phone.receive("BYE")
+    await phone.reply(bye, 200, "OK")
+    await until(lambda: not service.calls.calls)
+    now = asyncio.get_running_loop().time()
+    for later in (40.0, 80.0):  # past Timers D, J and K: every transaction terminated
+        service.core.handle_timer(now + later)
+    service.transport.pump()
+    gc.collect()
+    assert call() is None
+    assert [leg() for leg in legs] == [None, None]
