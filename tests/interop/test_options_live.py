@@ -34,7 +34,9 @@ async def test_key_map_changed_live_through_the_api(service: Any, tmp_path: Path
     assert service.config.keys["1"].option == "tag"  # nothing changed
     await asyncio.to_thread(api, service, "PUT", "/api/keys",
                             {"1": {"option": "contact", "group": "Live"}})
-    assert service.store.get_setting("keys") == {"1": {"option": "contact", "group": "Live"}}
+    # the store keeps the setting as validated, defaults filled in
+    assert service.store.get_setting("keys") == {
+        "1": {"option": "contact", "group": "Live", "feedback": True}}
     phone = await baresip_phone(tmp_path / "employee", service, "101")
     try:
         client = sipp_client(tmp_path / "client", service, talk_ms=3000)

@@ -29,6 +29,10 @@ pytestmark = [
 WAIT = 15.0
 
 
+class Navigating(AssertionError):
+    """The page was replaced while a command ran in it (a navigation committed)."""
+
+
 class Browser:
     """One page of headless Chromium driven over the DevTools protocol (CDP)."""
 
@@ -59,7 +63,10 @@ class Browser:
         await self.socket.send_str(json.dumps(command))
         reply = await asyncio.wait_for(future, WAIT)
         if "error" in reply:
-            raise AssertionError(f"{method}: {reply['error']}")
+            error = reply["error"]
+            if "navigated or closed" in str(error.get("message", "")):
+                raise Navigating(f"{method}: {error}")
+            raise AssertionError(f"{method}: {error}")
         return dict(reply.get("result", {}))
 
     async def open_page(self, url: str) -> None:
@@ -80,11 +87,15 @@ class Browser:
 
     async def until(self, expression: str) -> Any:
         """Poll until the expression is truthy (the page loads and works asynchronously);
-        an expression that throws (the page is not there yet) counts as false."""
+        an expression that throws (the page is not there yet), or a navigation committing
+        while it runs, counts as false."""
         deadline = asyncio.get_running_loop().time() + WAIT
         guarded = f"(() => {{ try {{ return {expression}; }} catch (e) {{ return false; }} }})()"
         while True:
-            value = await self.run(guarded)
+            try:
+                value = await self.run(guarded)
+            except Navigating:
+                value = False
             if value:
                 return value
             if asyncio.get_running_loop().time() > deadline:
