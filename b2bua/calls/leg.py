@@ -443,3 +443,12 @@ class Leg:
             return
         self.state = LegState.TERMINATED
         self.context.forget(self)
+
+    def detach(self, owner: LegOwner) -> None:
+        """The leg is over and its owner was told: let go of the owner and of the transactions
+        (whose handlers still reach this leg), so that nothing refers back and the call is
+        freed by reference counting the moment the last of them ends, without waiting for a
+        full garbage collection. What still arrives (a 487, an answer crossing a CANCEL) the
+        leg handles alone."""
+        self.owner = owner
+        self.server_transaction = self.client_transaction = None

@@ -138,6 +138,8 @@ class CallManager:
         if leg.dialog is not None and self._dialogs.get(leg.dialog.id) is leg:
             del self._dialogs[leg.dialog.id]
         self.timers.stop(leg)
+        # the owner hears of the end right after this (same turn); detach on the next one
+        self.loop.call_soon(leg.detach, _DETACHED)
 
     def refreshed(self, leg: Leg) -> None:
         self.timers.refreshed(leg)
@@ -560,7 +562,7 @@ def _new_call_id() -> str:
 
 
 class _Unowned:
-    """The owner of a leg before its call takes it (never called in practice)."""
+    """The owner of a leg before its call takes it, and after it ended: hears nothing."""
 
     def __getattr__(self, name: str) -> Any:
         def ignore(*args: Any, **kwargs: Any) -> Any:
@@ -592,3 +594,6 @@ class _NoFeatures:
 
     def call_ended(self, call: Call) -> None:
         pass
+
+
+_DETACHED = _Unowned()
