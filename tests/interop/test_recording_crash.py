@@ -42,12 +42,13 @@ async def test_recording_is_playable_after_the_service_is_killed(tmp_path: Path)
     service = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "b2bua.app.cli", "serve", "--config", str(config),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
-    client = None
+    client = phone = None
     try:
         port = office["sip"]["port"]
         await wait_for_port(port)
         registrar = f"127.0.0.1:{port}"
-        await sipp_phone(tmp_path, registrar, "101", "uas_answer.xml", ["-rtp_echo", "-m", "1"])
+        phone = await sipp_phone(tmp_path, registrar, "101", "uas_answer.xml",
+                                 ["-rtp_echo", "-m", "1"])
         client = Sipp(tmp_path / "client", "uac_call.xml", registrar, args=[
             "-s", "7000", "-key", "caller", "79161234567", "-key", "pcap",
             str(PCAPS / "g711a.pcap"), "-d", "20000", "-m", "1"])
@@ -59,8 +60,9 @@ async def test_recording_is_playable_after_the_service_is_killed(tmp_path: Path)
         if service.returncode is None:
             service.kill()
             await service.wait()
-        if client is not None:
-            await client.stop()
+        for sipp in (client, phone):  # the phone's call never ends: nobody is left to hang up
+            if sipp is not None:
+                await sipp.stop()
     [recording] = list((data / "recordings").glob("*.wav"))
     with wave.open(str(recording), "rb") as played:
         assert played.getnchannels() == 2 and played.getframerate() == 8000
