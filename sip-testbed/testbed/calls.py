@@ -30,6 +30,17 @@ def sipp_client(workdir: Path, service: Any, dialed: str = "7000", talk_ms: int 
         "-d", str(talk_ms), "-m", "1", "-timeout", str(talk_ms // 1000 + 30)])
 
 
+async def client_answered_by(phone: Baresip, workdir: Path, service: Any, *,
+                             talk_ms: int) -> Sipp:
+    """A SIPp client calls 7000 and `phone` (the employee's baresip, answering by itself)
+    answers; returns the running client once the call is up and its audio flows."""
+    client = sipp_client(workdir, service, talk_ms=talk_ms)
+    await client.start()
+    await phone.wait_event("CALL_ESTABLISHED", timeout=10)
+    await asyncio.sleep(0.5)
+    return client
+
+
 async def baresip_phone(workdir: Path, service: Any, extension: str, *,
                         audio: Path | None = None, answer: bool = True) -> Baresip:
     """A registered baresip phone of an employee (answering by itself when `answer`)."""

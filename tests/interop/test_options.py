@@ -14,6 +14,7 @@ from testbed.calls import (
     api,
     assert_nothing_left,
     baresip_phone,
+    client_answered_by,
     events,
     info_phone,
     report,
@@ -35,10 +36,8 @@ async def call_and_press(tmp_path: Path, service: Any, digits: str, *,
     the client hangs up after `talk_ms`. Answers the call's report."""
     phone = await baresip_phone(tmp_path / "employee", service, "101")
     try:
-        client = sipp_client(tmp_path / "client", service, talk_ms=talk_ms)
-        await client.start()
-        await phone.wait_event("CALL_ESTABLISHED", timeout=10)
-        await asyncio.sleep(0.5)
+        client = await client_answered_by(phone, tmp_path / "client", service,
+                                          talk_ms=talk_ms)
         await phone.command("sndcode", digits)
         result = await client.wait(30)
         assert result.returncode == 0, result.summary()
@@ -307,10 +306,8 @@ async def test_transfer_to_a_colleague_blind(service: Any, tmp_path: Path) -> No
                                  "uas_answer.xml", ["-rtp_echo", "-m", "1"])
     employee = await baresip_phone(tmp_path / "employee", service, "101")
     try:
-        client = sipp_client(tmp_path / "client", service, talk_ms=6000)
-        await client.start()
-        await employee.wait_event("CALL_ESTABLISHED", timeout=10)
-        await asyncio.sleep(0.5)
+        client = await client_answered_by(employee, tmp_path / "client", service,
+                                          talk_ms=6000)
         await employee.command("sndcode", "#102")
         await employee.wait_event("CALL_CLOSED", timeout=10)
         result = await client.wait(30)
@@ -331,10 +328,8 @@ async def test_transfer_to_a_colleague_blind(service: Any, tmp_path: Path) -> No
 async def test_transfer_to_nobody_gives_the_client_back(service: Any, tmp_path: Path) -> None:
     employee = await baresip_phone(tmp_path / "employee", service, "101")
     try:
-        client = sipp_client(tmp_path / "client", service, talk_ms=5000)
-        await client.start()
-        await employee.wait_event("CALL_ESTABLISHED", timeout=10)
-        await asyncio.sleep(0.5)
+        client = await client_answered_by(employee, tmp_path / "client", service,
+                                          talk_ms=5000)
         await employee.command("sndcode", "#104")  # 104 has no registered phone
         result = await client.wait(30)
         assert result.returncode == 0, result.summary()

@@ -14,6 +14,7 @@ from testbed.calls import (
     CLIENT_NUMBER,
     api,
     baresip_phone,
+    client_answered_by,
     events,
     report,
     sip_address,
@@ -39,10 +40,8 @@ async def test_key_map_changed_live_through_the_api(service: Any, tmp_path: Path
         "1": {"option": "contact", "group": "Live", "feedback": True}}
     phone = await baresip_phone(tmp_path / "employee", service, "101")
     try:
-        client = sipp_client(tmp_path / "client", service, talk_ms=3000)
-        await client.start()
-        await phone.wait_event("CALL_ESTABLISHED", timeout=10)
-        await asyncio.sleep(0.5)
+        client = await client_answered_by(phone, tmp_path / "client", service,
+                                          talk_ms=3000)
         await phone.command("sndcode", "1")
         assert (await client.wait(30)).returncode == 0
     finally:
@@ -80,10 +79,8 @@ async def test_consult_transfer_hands_over_when_the_employee_hangs_up(
                                  "uas_answer.xml", ["-rtp_echo", "-m", "1"])
     employee = await baresip_phone(tmp_path / "employee", service, "101")
     try:
-        client = sipp_client(tmp_path / "client", service, talk_ms=6000)
-        await client.start()
-        await employee.wait_event("CALL_ESTABLISHED", timeout=10)
-        await asyncio.sleep(0.5)
+        client = await client_answered_by(employee, tmp_path / "client", service,
+                                          talk_ms=6000)
         await employee.command("sndcode", "#102")
         await until(lambda: any(e["stage"] == "consulting"
                                 for e in events(report(service), "transfer")))
