@@ -92,9 +92,16 @@ class MediaConfig(Section):
     rtp_ports: PortRange = PortRange(first=20000, last=29999)
     rtp_timeout: Positive = 30.0
     inband_detection: bool = True
+    workers: Annotated[int, Field(ge=0, le=64)] = 0
+    """0: RTP in the service's own process; N: in N worker processes (one per spare core),
+    each owning an equal share of ``rtp_ports``."""
 
     @model_validator(mode="after")
-    def _reachable(self) -> MediaConfig:
+    def _consistent(self) -> MediaConfig:
+        pairs = (self.rtp_ports.last - self.rtp_ports.first + 1) // 2
+        if self.workers > pairs:
+            raise ValueError(f"workers: {self.workers} workers need at least as many RTP port "
+                             f"pairs; rtp_ports holds {pairs}")
         if self.address in ("0.0.0.0", "::") and not self.advertised_address:
             raise ValueError(
                 "advertised_address: required when listening on every address "

@@ -46,6 +46,7 @@ media:
   rtp_ports: 20000-29999     # FIRST-LAST, FIRST even; one even/odd pair per call leg
   rtp_timeout: 30            # hang up a call whose RTP stopped for this long
   inband_detection: true     # also detect keys sent as tones inside G.711 audio
+  workers: 0                 # 0: RTP in the service process; N: N worker processes
 
 web:
   listen: 127.0.0.1          # admin page, HTTP API and /metrics

@@ -53,7 +53,7 @@ def service_metrics(service: Service) -> dict[str, float]:
         values["b2bua_sip_malformed_total"] = stats["malformed"]
         values["b2bua_sip_retransmissions_absorbed_total"] = stats["retransmissions_absorbed"]
     if service.engine is not None:
-        values["b2bua_media_streams"] = len(service.engine._legs)
+        values["b2bua_media_streams"] = service.engine.stream_count
     if service._store is not None:
         store = service.store
         values["b2bua_registered_devices"] = len(store.list_all_bindings(time.time()))

@@ -23,8 +23,10 @@ from b2bua.app.credentials import ensure_digest_secret, prepare_data_dir
 from b2bua.app.live import live_call, service_metrics
 from b2bua.app.signalling import Signalling
 from b2bua.calls.manager import CallManager
+from b2bua.media.control import MediaControl
 from b2bua.media.engine import MediaEngine
 from b2bua.media.ports import PortRange
+from b2bua.media.workers import MediaWorkers
 from b2bua.net.sip_transport import SipTransport
 from b2bua.options.base import Office
 from b2bua.options.dispatch import Options
@@ -57,7 +59,7 @@ class Service:
         self.core: SipCore | None = None
         self.transport: SipTransport | None = None
         self.registrar: Registrar | None = None
-        self.engine: MediaEngine | None = None
+        self.engine: MediaControl | None = None
         self.calls: CallManager | None = None
         self.options: Options | None = None
         self.outbox: SmsOutbox | None = None
@@ -95,12 +97,16 @@ class Service:
                                 config.registrar.default_expires),
             on_change=self._bindings_changed,
         )
-        self.engine = engine = MediaEngine(
-            PortRange(config.media.address, config.media.rtp_ports.first,
-                      config.media.rtp_ports.last),
-            rtp_timeout=config.media.rtp_timeout,
-        )
-        engine.start(loop)
+        ports = PortRange(config.media.address, config.media.rtp_ports.first,
+                          config.media.rtp_ports.last)
+        engine: MediaControl
+        if config.media.workers:
+            self.engine = engine = MediaWorkers(ports, config.media.workers,
+                                                rtp_timeout=config.media.rtp_timeout)
+            await engine.start()
+        else:
+            self.engine = engine = MediaEngine(ports, rtp_timeout=config.media.rtp_timeout)
+            engine.start(loop)
         self.calls = calls = CallManager(core=core, engine=engine, store=store,
                                          config=lambda: self.config, digest=digest, loop=loop)
         self._start_options(calls, store)

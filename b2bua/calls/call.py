@@ -26,6 +26,7 @@ from b2bua.store import CallRecord
 
 if TYPE_CHECKING:
     from b2bua.calls.manager import CallManager
+    from b2bua.media.engine import StreamStats
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,8 @@ class Call:
             manager, targets, role=role,
             from_=manager.presented_caller(self),
             to=manager.presented_callee(self, role),
-            offer=(lambda leg: manager.media.offer_like(leg, offer)) if offer is not None
-            else (lambda leg: manager.media.offer_for(leg)),
+            offer=(lambda leg: manager.media.offer_like(leg, offer, near=self.a))
+            if offer is not None else (lambda leg: manager.media.offer_for(leg, near=self.a)),
             timeout=timeout, on_answer=self._answered, on_fail=on_fail,
             on_progress=self._progress, headers=manager.invite_headers(self),
             max_forwards=max(1, min(70, (self.a.invite.max_forwards or 70) - 1))
@@ -318,17 +319,22 @@ class Call:
 
     def _media_summary(self) -> None:
         """RTP counters of every leg that had a stream, into the report."""
-        streams: dict[str, dict[str, object]] = {}
-        for leg in self.legs():
-            if leg.stream is None:
-                continue
-            stats = self.manager.engine.stats(leg.stream)
-            streams[str(leg.extra.get("side", leg.role))] = {
-                "role": leg.role, "port": stats.local_port, "received": stats.received,
-                "sent": stats.sent, "codec": leg.media.codec if leg.media else None,
-            }
-        if streams:
-            self.report.event("media", **streams)
+        legs = {leg.stream: leg for leg in self.legs() if leg.stream is not None}
+        report = self.report
+
+        def write(found: dict[int, StreamStats]) -> None:
+            streams: dict[str, dict[str, object]] = {}
+            for stream, stats in found.items():
+                leg = legs[stream]
+                streams[str(leg.extra.get("side", leg.role))] = {
+                    "role": leg.role, "port": stats.local_port, "received": stats.received,
+                    "sent": stats.sent, "codec": leg.media.codec if leg.media else None,
+                }
+            if streams:
+                report.event("media", **streams)
+
+        if legs:
+            self.manager.engine.collect_stats(list(legs), write)
 
     def end(self, by: Leg | None, *, status: int = 480, reason: str = "",
             disposition: str | None = None) -> None:

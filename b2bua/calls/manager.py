@@ -19,12 +19,13 @@ from b2bua.calls.call import Call, CallState
 from b2bua.calls.leg import Leg, LegOwner, LegState, ResponseHandler
 from b2bua.calls.media import CallMedia
 from b2bua.calls.offers import OfferRelay
-from b2bua.calls.report import ReportWriter
+from b2bua.calls.report import CallReport, ReportWriter
 from b2bua.calls.ringing import Target
 from b2bua.calls.router import Router
 from b2bua.calls.scenario import Scenarios
 from b2bua.calls.session_timer import SessionTimers
-from b2bua.media.engine import MediaEngine, PlayFinished, RtpTimeout
+from b2bua.media.control import MediaControl
+from b2bua.media.engine import PlayFinished, RtpTimeout
 from b2bua.media.keys import KeyEvent, KeyStarted
 from b2bua.registrar.registrar import binding_target
 from b2bua.sdp.session import SdpError, parse_sdp
@@ -52,6 +53,9 @@ from b2bua.store import Store
 log = logging.getLogger(__name__)
 
 DEVICES_KEPT = 2.0
+RELEASED_KEPT = 2.0
+"""Seconds a released stream's keys are still written to its call's report: keys in progress
+end with their stream, and a media worker reports them after the release."""
 """Seconds the ringing targets of an extension are kept between reads of its bindings."""
 
 
@@ -74,7 +78,7 @@ class CallManager:
         self,
         *,
         core: SipCore,
-        engine: MediaEngine,
+        engine: MediaControl,
         store: Store,
         config: Callable[[], Config],
         digest: DigestServer,
@@ -101,6 +105,7 @@ class CallManager:
         self.busy: dict[str, int] = {}
         self._dialogs: dict[DialogId, Leg] = {}
         self._streams: dict[int, Leg] = {}
+        self._released: dict[int, tuple[float, CallReport, str, str | None]] = {}
         self._device_cache: dict[str, tuple[float, list[Target]]] = {}
         self.stats = {"calls": 0, "answered": 0}
         self.wake: Callable[[], None] = lambda: None
@@ -244,8 +249,9 @@ class CallManager:
 
     def _detect_keys(self, leg: Leg) -> None:
         if leg.stream is not None:
-            self.engine.set_detection(leg.stream, inband=self.config.media.inband_detection,
-                                      events=True)
+            config = self.config
+            self.engine.set_detection(leg.stream, inband=config.media.inband_detection,
+                                      events=True, swallow=frozenset(config.keys) | {"#"})
 
     def party_joined(self, call: Call, leg: Leg) -> None:
         """`leg` is now a party of an answered call (at the answer, or after a move or a
@@ -277,7 +283,16 @@ class CallManager:
     # -- SIP events --------------------------------------------------------------------------
 
     def _forget_stream(self, stream: int) -> None:
-        self._streams.pop(stream, None)
+        leg = self._streams.pop(stream, None)
+        now = self.loop.time()
+        released = self._released
+        while released:
+            oldest = next(iter(released))
+            if released[oldest][0] > now - RELEASED_KEPT:
+                break
+            del released[oldest]
+        if leg is not None and isinstance(leg.owner, Call):
+            released[stream] = (now, leg.owner.report, leg.role, leg.extension)
 
     def handle(self, event: SipEvent) -> None:
         handler = _EVENT_HANDLERS.get(type(event))
@@ -387,9 +402,8 @@ class CallManager:
                     employee=employee)
         self.calls[call.id] = call
         self.stats["calls"] += 1
-        if offer is not None:
-            self.media.attach(leg)
-            self.stream_owner(leg)
+        self.media.attach(leg)  # also without an offer: the legs it rings join its media
+        self.stream_owner(leg)
         call.route(route)
 
     def _authenticate(self, event: RequestReceived, extension: str) -> str | None:
@@ -433,11 +447,12 @@ class CallManager:
     def _key_finished(self, event: KeyEvent) -> None:
         found = self._leg_call(event.stream)
         if found is None:
+            late = self._released.get(event.stream)
+            if late is not None:
+                _report_key(late[1], late[2], late[3], event)
             return
         leg, call = found
-        call.report.event("key", digit=event.digit, sources=list(event.sources),
-                          leg=leg.role, extension=leg.extension, swallowed=event.swallowed,
-                          duration=round(event.end - event.start, 3))
+        _report_key(call.report, leg.role, leg.extension, event)
         try:
             self.options.key_finished(call, leg, event)
         except Exception:
@@ -597,3 +612,9 @@ class _NoFeatures:
 
 
 _DETACHED = _Unowned()
+
+
+def _report_key(report: CallReport, role: str, extension: str | None, event: KeyEvent) -> None:
+    report.event("key", digit=event.digit, sources=list(event.sources), leg=role,
+                 extension=extension, swallowed=event.swallowed,
+                 duration=round(event.end - event.start, 3))

@@ -27,7 +27,7 @@ from b2bua.sdp.session import Codec, SessionDescription
 
 if TYPE_CHECKING:
     from b2bua.calls.leg import Leg
-    from b2bua.media.engine import MediaEngine
+    from b2bua.media.control import MediaControl
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 class CallMedia:
     """Allocates streams for legs, negotiates their SDP and configures the engine."""
 
-    def __init__(self, engine: MediaEngine, address: str, rng: random.Random | None = None,
+    def __init__(self, engine: MediaControl, address: str, rng: random.Random | None = None,
                  rtp_timeout: float | None = None) -> None:
         self.engine = engine
         self.address = address
@@ -44,10 +44,12 @@ class CallMedia:
         self.on_release: Callable[[int], None] = lambda stream: None
         """Told each stream id released (the call manager forgets its index entry)."""
 
-    def attach(self, leg: Leg) -> int:
-        """Give `leg` its RTP stream and its SDP session (idempotent)."""
+    def attach(self, leg: Leg, near: Leg | None = None) -> int:
+        """Give `leg` its RTP stream and its SDP session (idempotent); `near`: a leg of the
+        same call (by default another leg of `leg`'s owner), whose media `leg`'s will meet."""
         if leg.stream is None:
-            leg.stream = self.engine.allocate()
+            stream = near.stream if near is not None else None
+            leg.stream = self.engine.allocate(near=_near(leg) if stream is None else stream)
             leg.session = LocalSession(self.address, self.rng.randrange(1, 2**31))
         return leg.stream
 
@@ -62,20 +64,21 @@ class CallMedia:
 
     # -- building offers -------------------------------------------------------------------
 
-    def offer_like(self, leg: Leg, model: SessionDescription) -> SessionDescription:
+    def offer_like(self, leg: Leg, model: SessionDescription, *,
+                   near: Leg | None = None) -> SessionDescription:
         """`leg`'s offer carrying the codecs of another leg's offer `model`."""
-        self.attach(leg)
+        self.attach(leg, near)
         assert leg.session is not None
         offer = offer_for_other_leg(model, leg.session, port=self.port(leg))
         leg.our_offer = offer
         return offer
 
-    def offer_for(self, leg: Leg, codec: str | None = None, *,
-                  only: bool = False) -> SessionDescription:
+    def offer_for(self, leg: Leg, codec: str | None = None, *, only: bool = False,
+                  near: Leg | None = None) -> SessionDescription:
         """A fresh offer toward a new leg: PCMU and PCMA, `codec` (the one the call uses) first,
         so that the new leg can be relayed without transcoding when it accepts it; with `only`,
         that codec alone."""
-        self.attach(leg)
+        self.attach(leg, near)
         assert leg.session is not None
         codecs: tuple[Codec, ...] = (PCMA, PCMU) if codec == "PCMA" else (PCMU, PCMA)
         if only and codec is not None:
@@ -137,3 +140,14 @@ class CallMedia:
 
     def codec(self, leg: Leg) -> str | None:
         return leg.media.codec if leg.media is not None else None
+
+
+def _near(leg: Leg) -> int | None:
+    """A stream of another leg of the same call: media of one call stays in one worker."""
+    legs = getattr(leg.owner, "legs", None)
+    if not callable(legs):
+        return None
+    for other in legs():
+        if other is not leg and other.stream is not None:
+            return int(other.stream)
+    return None

@@ -166,7 +166,7 @@ class Scenarios:
             manager, targets, role="employee",
             from_=manager.presented_caller(run.call),
             to=manager.presented_callee(run.call, "employee"),
-            offer=lambda leg: manager.media.offer_for(leg, codec=codec),
+            offer=lambda leg: manager.media.offer_for(leg, codec=codec, near=run.client),
             timeout=timeout or manager.config.calls.ring_timeout,
             on_answer=lambda leg, response: self._answered(run, leg, response),
             on_fail=lambda status, reason: self._ring_failed(run),

@@ -93,8 +93,20 @@ class StreamStats:
 
 _Event = TypeVar("_Event", KeyEvent, RtpTimeout, PlayFinished)
 
-KeyStartHandler = Callable[[KeyStarted], bool]
-"""Called as a key begins on a detecting leg; returns True to swallow that key."""
+KeyStartHandler = Callable[[KeyStarted], bool | None]
+"""Called as a key begins on a detecting leg; returns True to swallow that key (None: swallow
+it when its digit is in the leg's ``swallow`` set)."""
+
+
+def check_ptime(ptime_ms: int) -> None:
+    if ptime_ms % 10 or not 10 <= ptime_ms <= 200:
+        raise ValueError(f"unsupported ptime {ptime_ms} ms")
+
+
+def check_key(digit: str, duration_ms: int) -> None:
+    event_for_digit(digit)
+    if not 40 <= duration_ms <= 8000:
+        raise ValueError(f"key duration {duration_ms} ms outside 40-8000 ms")
 
 
 class MediaEngine:
@@ -135,6 +147,8 @@ class MediaEngine:
         self._recorded: dict[int, int] = {}
         """Stream id -> how many recorders take its audio."""
         self._next_recorder = 1
+        self._reserved: dict[int, SocketPair] = {}
+        """Pairs bound ahead by :meth:`reserve_port` for streams created later."""
         self._timer: asyncio.TimerHandle | None = None
         self._timeout_rota: list[dict[int, Leg]] = [{} for _ in range(TIMEOUT_CHECK_TICKS)]
         self._report_rota: list[dict[int, Leg]] = [{} for _ in range(REPORT_TICKS)]
@@ -157,12 +171,13 @@ class MediaEngine:
             self.release(stream_id)
         for recorder_id in list(self._recorders):
             self.stop_record(recorder_id)
-        for pair in self._pool.close_kept():
+        for pair in [*self._pool.close_kept(), *self._reserved.values()]:
             if self._loop is not None:
                 self._loop.remove_reader(pair.rtp.fileno())
                 self._loop.remove_reader(pair.rtcp.fileno())
             pair.close()
         self._previous.clear()
+        self._reserved.clear()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
@@ -175,11 +190,39 @@ class MediaEngine:
 
     # -- streams --------------------------------------------------------------------------
 
-    def allocate(self) -> int:
-        """A new stream on an RTP/RTCP port pair; returns its id (see :meth:`local_port`)."""
-        port, rtp, rtcp = self._pool.acquire()
-        stream_id = self._next_id
-        self._next_id += 1
+    @property
+    def stream_count(self) -> int:
+        return len(self._legs)
+
+    def reserve_port(self) -> int:
+        """Bind a port pair now for a stream that :meth:`allocate` creates on it later (a
+        worker process binds ahead so that its owner can write the port in SDP at once)."""
+        pair = self._pool.acquire()
+        self.loop.add_reader(pair.rtp.fileno(), drain, pair.rtp)
+        self.loop.add_reader(pair.rtcp.fileno(), drain, pair.rtcp)
+        self._reserved[pair.port] = pair
+        return pair.port
+
+    def allocate(self, *, near: int | None = None, port: int | None = None,
+                 stream_id: int | None = None) -> int:
+        """A new stream on an RTP/RTCP port pair; returns its id (see :meth:`local_port`).
+
+        ``port``: on a pair bound by :meth:`reserve_port`; ``stream_id``: with that id (the
+        owner numbers the streams of all its workers); ``near`` (a stream that will be relayed
+        or mixed with this one) matters only to engines spread over processes.
+        """
+        if port is not None:
+            pair = self._reserved.pop(port)
+            drain(pair.rtp)
+            drain(pair.rtcp)
+        else:
+            pair = self._pool.acquire()
+        port, rtp, rtcp = pair
+        if stream_id is None:
+            stream_id = self._next_id
+            self._next_id += 1
+        elif stream_id in self._legs:
+            raise ValueError(f"media stream {stream_id} exists")
         stream = Stream(stream_id, port, rtp, rtcp, self._clock, PCMU, self._buffer)
         stream.event_listener = self._sensing.on_event_packet
         leg = Leg(stream, RtcpSession(stream, self._rng.getrandbits(32)),
@@ -211,8 +254,7 @@ class MediaEngine:
         leg = self._leg(stream_id)
         stream = leg.stream
         new_codec = codec_named(codec)
-        if ptime_ms % 10 or not 10 <= ptime_ms <= 200:
-            raise ValueError(f"unsupported ptime {ptime_ms} ms")
+        check_ptime(ptime_ms)
         if remote is not None and remote[0] in ("0.0.0.0", "::"):
             remote = None
         if remote != leg.sdp_remote:
@@ -287,6 +329,11 @@ class MediaEngine:
         pair.close()
         self._pool.release(pair.port)
 
+    def collect_stats(self, stream_ids: Sequence[int],
+                      done: Callable[[dict[int, StreamStats]], None]) -> None:
+        """``done`` gets the stats of those of ``stream_ids`` that exist (here: at once)."""
+        done({i: self.stats(i) for i in stream_ids if i in self._legs})
+
     def stats(self, stream_id: int) -> StreamStats:
         leg = self._leg(stream_id)
         s = leg.stream
@@ -333,9 +380,7 @@ class MediaEngine:
     def send_key(self, stream_id: int, digit: str, duration_ms: int = 160) -> None:
         """Send a key toward the leg as RFC 4733 events with its own PT (in-band without one)."""
         leg = self._leg(stream_id)
-        event_for_digit(digit)
-        if not 40 <= duration_ms <= 8000:
-            raise ValueError(f"key duration {duration_ms} ms outside 40-8000 ms")
+        check_key(digit, duration_ms)
         event_pt = leg.stream.event_pt
         if event_pt is None:
             tone = dtmf_tone(digit, duration_ms / 1000).astype(np.int16)
@@ -365,14 +410,24 @@ class MediaEngine:
         leg = self._leg(stream_id)
         return self._sensing.info_key(leg, digit, duration_ms / 1000, self.loop.time())
 
+    def revise_swallow(self, stream_id: int, digit: str, swallowed: bool) -> None:
+        """Change the decision taken for the latest key ``digit`` of the stream (an owner in
+        another process answers ``on_key_started`` after the engine went on with the leg's
+        ``swallow`` set)."""
+        leg = self._legs.get(stream_id)
+        if leg is not None:
+            self._sensing.revise(leg, digit, swallowed)
+
     # -- recording ------------------------------------------------------------------------
 
-    def record(self, left_id: int, right_id: int, path: str) -> int:
+    def record(self, left_id: int, right_id: int, path: str,
+               recorder_id: int | None = None) -> int:
         """Record a stereo WAV: left = what ``left_id`` receives, right = ``right_id``'s."""
         self._leg(left_id)
         self._leg(right_id)
-        recorder_id = self._next_recorder
-        self._next_recorder += 1
+        if recorder_id is None:
+            recorder_id = self._next_recorder
+            self._next_recorder += 1
         self._recorders[recorder_id] = (WavRecorder(path), left_id, right_id)
         for stream_id in (left_id, right_id):
             self._recorded[stream_id] = self._recorded.get(stream_id, 0) + 1
@@ -588,10 +643,11 @@ class MediaEngine:
         if handler is None:
             return started.digit in leg.swallow
         try:
-            return bool(handler(started))
+            decision = handler(started)
         except Exception:
             log.exception("key-start handler failed; key %s passed through", started.digit)
             return False
+        return started.digit in leg.swallow if decision is None else bool(decision)
 
     def _key_finished(self, event: KeyEvent) -> None:
         self._notify(self.on_key, event)

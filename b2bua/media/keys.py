@@ -150,6 +150,16 @@ class LegKeys:
             key.closed_at = now - REPORT_GRACE
         return self.handle_timer(now)
 
+    def revise(self, digit: str, swallowed: bool) -> bool:
+        """Set the swallow decision of the latest key ``digit`` (in progress or just reported);
+        False when there is none."""
+        candidates = [k for k in self._keys if k.digit == digit]
+        candidates += [k for k, _ in self._reported if k.digit == digit]
+        if not candidates:
+            return False
+        max(candidates, key=lambda k: k.start).swallowed = swallowed
+        return True
+
     def _join(self, key: Key, source: KeySource, time: float) -> None:
         key.sources.append(source)
         key.open_sources.add(source)

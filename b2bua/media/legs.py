@@ -7,7 +7,7 @@ from collections import deque
 from typing import Final, Literal
 
 from b2bua.media.events import EventPacket, TelephoneEventReceiver
-from b2bua.media.keys import LegKeys
+from b2bua.media.keys import Key, LegKeys
 from b2bua.media.player import Player
 from b2bua.media.ports import disconnect
 from b2bua.media.relay import WRAP, Stream
@@ -41,8 +41,9 @@ class Leg:
         self.channel: int | None = None
         """The leg's channel of the in-band detector while ``inband`` is on."""
         self.receiver: TelephoneEventReceiver | None = None
-        self.swallowed_events: deque[int] = deque(maxlen=4)
-        """RTP timestamps of the swallowed RFC 4733 events still arriving (dropped)."""
+        self.event_keys: deque[tuple[int, Key]] = deque(maxlen=4)
+        """RTP timestamp of each recent RFC 4733 event and its key: a swallowed key's packets
+        are dropped (looked up per packet, so a revised decision applies at once)."""
         self.info_ends: list[tuple[float, str]] = []
         self.key_packets: deque[EventPacket] = deque()
         """RFC 4733 packets of the keys being sent toward this leg, one per media tick."""

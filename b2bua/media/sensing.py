@@ -130,7 +130,10 @@ class KeySensing:
         self._edges(leg, receiver.receive(ssrc, sequence, timestamp, marker, payload, now), now)
         if receiver.next_deadline() is not None:
             self._active.add(leg)
-        return timestamp in leg.swallowed_events
+        for stamp, key in leg.event_keys:
+            if stamp == timestamp:
+                return key.swallowed
+        return False
 
     def _edges(self, leg: Leg, edges: list[KeyEdge], now: float) -> None:
         for edge in edges:
@@ -188,8 +191,8 @@ class KeySensing:
             key, new = keys.start(source, digit, time, now)
             if new:
                 key.swallowed = self._decide(KeyStarted(leg.stream.id, digit, source, time), leg)
-            if key.swallowed and event_timestamp is not None:
-                leg.swallowed_events.append(event_timestamp)
+            if event_timestamp is not None:
+                leg.event_keys.append((event_timestamp, key))
             swallowed = key.swallowed
         else:
             keys.end(source, digit, time, now)
@@ -197,6 +200,12 @@ class KeySensing:
         self._update_silence(leg)
         self._active.add(leg)
         return swallowed
+
+    def revise(self, leg: Leg, digit: str, swallowed: bool) -> None:
+        """The owner's late answer for the leg's latest key ``digit`` (see the engine's
+        ``revise_swallow``): its packets are dropped or passed, its audio muted or not."""
+        if leg.keys is not None and leg.keys.revise(digit, swallowed):
+            self._update_silence(leg)
 
     def _update_silence(self, leg: Leg) -> None:
         silenced = leg.keys is not None and leg.keys.silenced

@@ -47,7 +47,7 @@ def ring_into_call(
 
     ringing = Ringing(
         manager, targets, role=role, from_=caller, to=callee,
-        offer=lambda leg: manager.media.offer_for(leg, codec=codec),
+        offer=lambda leg: manager.media.offer_for(leg, codec=codec, near=like or call.a),
         timeout=timeout, on_answer=answered, on_fail=on_fail,
         headers=manager.invite_headers(call),
     )

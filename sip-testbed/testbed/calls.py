@@ -119,7 +119,7 @@ def assert_nothing_left(service: Any) -> None:
     calls = service.calls
     left = {
         "calls": list(calls.calls), "dialogs": list(calls._dialogs),
-        "streams": list(calls._streams), "media legs": list(service.engine._legs),
+        "streams": list(calls._streams), "media streams": service.engine.stream_count,
         "busy": dict(calls.busy),
     }
     assert not any(left.values()), f"left behind: {left}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,8 @@ def deep_update(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]
 
 def office_data(data_dir: Path, **changes: Any) -> dict[str, Any]:
     """The demo office as plain data: free SIP/web ports, a random RTP range, fixed passwords,
-    then `changes` merged in (e.g. ``calls={"ring_timeout": 2}``)."""
+    media workers when ``B2BUA_MEDIA_WORKERS`` says how many, then `changes` merged in (e.g.
+    ``calls={"ring_timeout": 2}``)."""
     data: dict[str, Any] = yaml.safe_load(DEMO_OFFICE_YAML)
     rtp_base = random.randrange(10000, 30000, 400)  # below the ephemeral ports
     deep_update(data, {
@@ -37,6 +39,9 @@ def office_data(data_dir: Path, **changes: Any) -> dict[str, Any]:
         "web": {"port": free_port()},
         "data_dir": str(data_dir),
     })
+    workers = os.environ.get("B2BUA_MEDIA_WORKERS")
+    if workers:  # run a suite with the media in worker processes
+        data["media"]["workers"] = int(workers)
     for employee in data["employees"]:
         employee["password"] = PASSWORDS[employee["extension"]]
     return deep_update(data, changes)

@@ -114,8 +114,9 @@ async def test_late_offer_gets_our_offer_and_the_answer_in_the_ack(service: Any)
     await in_dialog(client, ok, "BYE", 2)
     await client.receive("200")
     await phone.receive("BYE")
-    media = [e.detail for e in the_call(service).events if e.kind == "media"]
-    assert media and media[0]["caller"]["codec"] == "PCMA"
+    media = await until(lambda: [e.detail for e in the_call(service).events
+                                 if e.kind == "media"])
+    assert media[0]["caller"]["codec"] == "PCMA"
 
 
 async def test_session_timer_negotiated_with_the_caller(service: Any) -> None:
