@@ -96,6 +96,8 @@ def _add_commands(commands: Any) -> None:
     med.add_argument("--window-seconds", type=float, default=media.MediaSettings.window_seconds)
     med.add_argument("--no-inband", action="store_true",
                      help="turn in-band key detection off (default: on, as in the product)")
+    med.add_argument("--workers", type=int, default=0,
+                     help="media worker processes of the B2BUA (default 0: in its process)")
 
     so = commands.add_parser("soak", help="RSS over a long run with media")
     _common(so)
@@ -148,7 +150,8 @@ def _calls(args: argparse.Namespace) -> Any:
 
 def _media(args: argparse.Namespace) -> Any:
     return media.main(_options(args), media.MediaSettings(
-        counts=args.calls, window_seconds=args.window_seconds, inband=not args.no_inband))
+        counts=args.calls, window_seconds=args.window_seconds, inband=not args.no_inband,
+        workers=args.workers))
 
 
 def _soak(args: argparse.Namespace) -> Any:

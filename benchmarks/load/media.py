@@ -56,6 +56,8 @@ class MediaSettings:
     settle_seconds: float = 3.0
     window_seconds: float = 8.0
     inband: bool = True
+    workers: int = 0
+    """Media worker processes of the B2BUA; its CPU and RSS count all its processes."""
 
 
 @dataclass
@@ -168,7 +170,8 @@ def measure_window(path: str, calls: int, answered: int, settings: MediaSettings
     ports = range(RTP_PORTS[0], RTP_PORTS[1] + 1)
     assert phone.media_port is not None
     echo_ports = range(phone.media_port, phone.media_port + 3)
-    service = CpuWindow(*([b2bua.pid] if path == "b2bua" else []))
+    processes = procfs.tree(b2bua.pid)
+    service = CpuWindow(*(processes if path == "b2bua" else []))
     generator = CpuWindow(client.pid, phone.pid)
     machine = procfs.MachineWindow()
     drops = procfs.udp_drops(ports)
@@ -186,7 +189,7 @@ def measure_window(path: str, calls: int, answered: int, settings: MediaSettings
         path=path, calls=calls, answered=answered, window_seconds=window,
         b2bua_cpu_seconds=service.seconds if path == "b2bua" else math.nan,
         generator_cpu_seconds=generator.seconds,
-        b2bua_rss_kib=procfs.rss_kib(b2bua.pid),
+        b2bua_rss_kib=sum(procfs.rss_kib(pid) for pid in processes),
         rtp_drops=procfs.udp_drops(ports) - drops if path == "b2bua" else 0,
         phone_drops=procfs.udp_drops(echo_ports) - echo_drops,
         machine_core_pct=machine.core_pct,
@@ -231,12 +234,13 @@ def run(options: Options, settings: MediaSettings) -> dict[str, Any]:
     with bench(options, "media") as b:
         employees = largest + settings.probes
         b2bua = b.b2bua(OfficeSpec(employees=employees, inband_detection=settings.inband,
-                                   rtp_first=RTP_PORTS[0], rtp_last=RTP_PORTS[1]))
+                                   rtp_first=RTP_PORTS[0], rtp_last=RTP_PORTS[1],
+                                   workers=settings.workers))
         phone = SippProcess(b.directory("phone"), "uas_load.xml", None,
                             media_port=free_udp_port(), args=["-rtp_echo"]).start()
         try:
             b.register(b2bua.address, employees, f"127.0.0.1:{phone.port}")
-            idle_rss = procfs.rss_kib(b2bua.pid)
+            idle_rss = sum(procfs.rss_kib(pid) for pid in procfs.tree(b2bua.pid))
             for calls in settings.counts:
                 for path in ("b2bua", "direct"):
                     say(f"{calls} calls with media, {path}")
@@ -399,7 +403,8 @@ def plot(data: dict[str, Any], directory: Path) -> str:
                     f"(extrapolated from {verdict.get('largest_held_calls', 0)}), added p99 "
                     f"{verdict.get('added_p99_ms', math.nan):.2f} ms")
     figure.tight_layout()
-    path = figure_path("media", directory)
+    workers = data.get("workers", 0)
+    path = figure_path(f"media-workers{workers}" if workers else "media", directory)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return str(path)
@@ -407,7 +412,9 @@ def plot(data: dict[str, Any], directory: Path) -> str:
 
 def main(options: Options, settings: MediaSettings) -> dict[str, Any]:
     data = run(options, settings)
+    data["workers"] = settings.workers
     data["plot"] = plot(data, options.results_dir)
-    path = write_json("media", data, options.results_dir, options.describe_source())
+    name = f"media-workers{settings.workers}" if settings.workers else "media"
+    path = write_json(name, data, options.results_dir, options.describe_source())
     say(f"wrote {path} and {data['plot']}")
     return data

@@ -71,6 +71,8 @@ class OfficeSpec:
     rtp_last: int = 31999
     rtp_timeout: float = 60.0
     inband_detection: bool = True
+    workers: int = 0
+    """Media worker processes (0: media in the service's process)."""
     keys: bool = False
     """False: no in-call options bound to keys, so every key is only detected and reported."""
 
@@ -86,7 +88,8 @@ def office_config(spec: OfficeSpec, sip_port: int, web_port: int, data_dir: Path
         "sip": {"listen": "127.0.0.1", "port": sip_port, "transports": ["udp"]},
         "registrar": {"min_expires": 60, "max_expires": 7200, "default_expires": 3600},
         "media": {"address": "127.0.0.1", "rtp_ports": f"{spec.rtp_first}-{spec.rtp_last}",
-                  "rtp_timeout": spec.rtp_timeout, "inband_detection": spec.inband_detection},
+                  "rtp_timeout": spec.rtp_timeout, "inband_detection": spec.inband_detection,
+                  "workers": spec.workers},
         "web": {"listen": "127.0.0.1", "port": web_port},
         "employees": employees,
         "numbers": {company_number(i): {"ring": extension(i)} for i in range(spec.employees)},

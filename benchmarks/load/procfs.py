@@ -123,6 +123,22 @@ def udp_drops(ports: range) -> int:
     return parse_udp_drops(Path("/proc/net/udp").read_text(), ports)
 
 
+def children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (e.g. the service's media workers)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(p) for p in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return found
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and its child processes."""
+    return [pid, *children(pid)]
+
+
 def total_cpu(pids: Iterable[int]) -> float:
     """CPU seconds of these processes and their threads (processes gone count 0)."""
     total = 0.0
