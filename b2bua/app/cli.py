@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import importlib
 import logging
 import sys
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from b2bua.app.config import DATA_DIR_ENV, Config, load_config, resolve_data_dir
 from b2bua.app.config_source import ConfigError
 from b2bua.app.credentials import API_TOKEN_FILE, PreparedDataDir, prepare_data_dir
 from b2bua.app.defaults import DEMO_OFFICE_YAML
+from b2bua.net.loop import run as run_loop
 from b2bua.store import StoreError, open_store, store_path
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -162,18 +162,6 @@ def _print_banner(config: Config, args: argparse.Namespace, prepared: PreparedDa
     sys.stdout.flush()
 
 
-def _run_loop(main: Coroutine[Any, Any, None]) -> None:
-    factory: Callable[[], asyncio.AbstractEventLoop] | None
-    try:
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    except ImportError:
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(main)
-
-
 def _serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.sip_trace:
@@ -191,7 +179,7 @@ def _serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     try:
-        _run_loop(service.run(config, data_dir))
+        run_loop(service.run(config, data_dir))
     except KeyboardInterrupt:
         print("stopped")
     return 0

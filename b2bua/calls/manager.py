@@ -27,6 +27,7 @@ from b2bua.calls.session_timer import SessionTimers
 from b2bua.media.control import MediaControl
 from b2bua.media.engine import PlayFinished, RtpTimeout
 from b2bua.media.keys import KeyEvent, KeyStarted
+from b2bua.media.ports import PortsExhausted
 from b2bua.registrar.registrar import binding_target
 from b2bua.sdp.session import SdpError, parse_sdp
 from b2bua.sip.auth import DigestServer, authorization, choose_challenge
@@ -389,6 +390,12 @@ class CallManager:
                   number=caller, display_name=request.from_.display_name or "",
                   state=LegState.INCOMING, invite=request,
                   server_transaction=event.transaction)
+        try:
+            self.media.attach(leg)  # also without an offer: the legs it rings join its media
+        except PortsExhausted as error:
+            log.error("call refused: %s", error)
+            self._respond(event, 503, "Service Unavailable", [("Retry-After", "5")])
+            return
         leg.remote_offer = offer
         event.transaction.user = leg
         if employee is not None:
@@ -402,7 +409,6 @@ class CallManager:
                     employee=employee)
         self.calls[call.id] = call
         self.stats["calls"] += 1
-        self.media.attach(leg)  # also without an offer: the legs it rings join its media
         self.stream_owner(leg)
         call.route(route)
 

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from b2bua.calls.call import Call
 from b2bua.sdp.negotiate import (
     PCMA,
     PCMU,
@@ -144,10 +145,10 @@ class CallMedia:
 
 def _near(leg: Leg) -> int | None:
     """A stream of another leg of the same call: media of one call stays in one worker."""
-    legs = getattr(leg.owner, "legs", None)
-    if not callable(legs):
+    owner = leg.owner
+    if not isinstance(owner, Call):
         return None
-    for other in legs():
+    for other in owner.legs():
         if other is not leg and other.stream is not None:
             return int(other.stream)
     return None

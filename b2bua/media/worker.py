@@ -17,13 +17,14 @@ import logging
 import os
 import socket
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final, cast
 
 from b2bua.media.engine import MediaEngine
 from b2bua.media.keys import KeyStarted
 from b2bua.media.pipe import FrameError, Frames, Message, frame
 from b2bua.media.ports import PortRange, PortsExhausted
+from b2bua.net.loop import run as run_loop
 
 log = logging.getLogger("b2bua.media.worker")
 
@@ -144,15 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     low, high = (int(p) for p in args.ports.split("-"))
     sock = socket.socket(fileno=args.fd)
     sock.setblocking(False)
-    factory: Callable[[], asyncio.AbstractEventLoop] | None
-    try:
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    except ImportError:
-        factory = None
-    with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(serve(sock, PortRange(args.address, low, high), args.rtp_timeout))
+    run_loop(serve(sock, PortRange(args.address, low, high), args.rtp_timeout))
     return 0
 
 

@@ -295,6 +295,17 @@ class MediaWorkers:
             self._stats[request] = (worker, part)
             worker.send("stats", request, ids)
 
+    async def settled(self) -> None:
+        """Return once every worker ran the commands issued so far."""
+        waiting: list[asyncio.Future[dict[int, StreamStats]]] = []
+        for worker in self._workers:
+            request = next(self._requests)
+            future: asyncio.Future[dict[int, StreamStats]] = self.loop.create_future()
+            self._stats[request] = (worker, future.set_result)
+            worker.send("stats", request, [])
+            waiting.append(future)
+        await asyncio.gather(*waiting)
+
     # -- what each stream sends -----------------------------------------------------------
 
     def set_sources(self, stream_id: int, sources: Sequence[int]) -> None:

@@ -6,13 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import random
+import re
 import weakref
 from typing import Any
 
+import pytest
 from testbed.calls import until
 from testbed.office import PASSWORDS
 from testbed.scripted import ScriptedPhone, sdp
 
+from b2bua.media.ports import PortRange
+from b2bua.media.workers import split_ports
 from b2bua.sip.message import Request, Response
 
 
@@ -196,3 +202,39 @@ async def test_an_ended_call_is_freed_once_its_transactions_end(service: Any) ->
         assert [leg() for leg in legs] == [None, None]
     finally:
         gc.enable()
+
+
+async def test_a_call_through_media_workers(start_office: Any) -> None:
+    """With `media.workers`, both streams of a call live in one worker process (its share of
+    the port range), the report still gets the media counters, and the workers stop with the
+    service."""
+    service = await start_office(media={"workers": 2})
+    processes = service.engine.processes
+    assert len(processes) == 2
+    client, phone, ok, offered = await answered(service)
+    ports = [int(re.search(rb"m=audio (\d+)", m.body)[1]) for m in (ok, offered)]
+    shares = split_ports(PortRange("127.0.0.1", *service.config.media.rtp_ports.model_dump()
+                                   .values()), 2)
+    workers = {i for i, r in enumerate(shares) for p in ports if r.low <= p <= r.high}
+    assert len(workers) == 1, f"ports {ports} in one worker's share"
+    await in_dialog(client, ok, "BYE", 2)
+    await client.receive("200")
+    await phone.reply(await phone.receive("BYE"), 200, "OK")
+    media = await until(lambda: [e.detail for e in the_call(service).events
+                                 if e.kind == "media"])
+    assert {side["port"] for side in media[0].values()} == set(ports)
+    await service.stop()
+    for pid in processes:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+
+
+async def test_a_call_finding_no_free_rtp_port_gets_503(start_office: Any) -> None:
+    first = random.randrange(30000, 30400, 2)
+    service = await start_office(media={"rtp_ports": f"{first}-{first + 3}"})  # two streams
+    await answered(service)
+    late = ScriptedPhone(service.sip_addresses["udp"], user="79169999999")
+    await invite(late, call_id="edge-2")
+    refused = await late.receive("503")
+    assert refused.get("Retry-After") == "5"
+    assert len(service.calls.calls) == 1
