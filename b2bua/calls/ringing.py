@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from b2bua.calls.leg import Leg, LegState
+from b2bua.media.ports import PortsExhausted
 from b2bua.sdp.session import SessionDescription
 from b2bua.sip.message import Request, Response
 from b2bua.sip.peer import Peer
@@ -108,6 +109,11 @@ class Ringing:
                 log.info("no offer for %s: %s", target.label, error)
                 self._drop(leg)
                 self.failures.append((488, "Not Acceptable Here"))
+                continue
+            except PortsExhausted as error:
+                log.error("not ringing %s: %s", target.label, error)
+                self._drop(leg)
+                self.failures.append((503, "Service Unavailable"))
                 continue
             headers = [*self.headers, *(("Route", r) for r in target.route)]
             leg.send_invite(target.uri, from_=self.from_, to=self.to, sdp=sdp, headers=headers,

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Sequence
@@ -130,6 +132,18 @@ async def serve(sock: socket.socket, ports: PortRange, rtp_timeout: float | None
         engine.close()
 
 
+PR_SET_PDEATHSIG: Final = 1
+
+
+def end_with_parent() -> None:
+    """Ask Linux for SIGTERM when the service dies, even by SIGKILL (the closed pipe ends a
+    worker too, once its loop runs)."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        return
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m b2bua.media.worker",
                                      description="A media worker of the b2bua service.")
@@ -139,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rtp-timeout", type=float, default=None)
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
+    end_with_parent()
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format=f"%(asctime)s media-worker[{os.getpid()}] %(levelname)s "
                                "%(name)s: %(message)s")

@@ -231,10 +231,24 @@ async def test_a_call_through_media_workers(start_office: Any) -> None:
 
 async def test_a_call_finding_no_free_rtp_port_gets_503(start_office: Any) -> None:
     first = random.randrange(30000, 30400, 2)
-    service = await start_office(media={"rtp_ports": f"{first}-{first + 3}"})  # two streams
+    service = await start_office(media={"rtp_ports": f"{first}-{first + 3}",  # two streams
+                                        "workers": 0})
     await answered(service)
     late = ScriptedPhone(service.sip_addresses["udp"], user="79169999999")
     await invite(late, call_id="edge-2")
     refused = await late.receive("503")
     assert refused.get("Retry-After") == "5"
     assert len(service.calls.calls) == 1
+
+
+async def test_a_call_whose_callee_leg_finds_no_rtp_port_fails_cleanly(
+        start_office: Any) -> None:
+    first = random.randrange(30000, 30400, 2)
+    service = await start_office(media={"rtp_ports": f"{first}-{first + 1}",  # one stream
+                                        "workers": 0})
+    client, _phone = await phones(service)
+    await invite(client)
+    refused = await client.receive("480")  # as when no device could be rung
+    assert refused.cseq.method == "INVITE"
+    await until(lambda: not service.calls.calls)
+    assert service.engine.stream_count == 0

@@ -8,7 +8,9 @@ import asyncio
 import os
 import signal
 import struct
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from testbed.calls import until
@@ -156,3 +158,34 @@ async def test_a_dead_worker_ends_its_streams_and_is_replaced(workers: MediaWork
     await workers.settled()
     client2.send_audio(struct.pack("!B", 42) * 160)
     assert [p.payload[0] for p in await employee2.collect()] == [42]
+
+
+async def test_workers_end_when_the_service_is_killed() -> None:
+    script = ("import asyncio\n"
+              "from b2bua.media.ports import PortRange\n"
+              "from b2bua.media.workers import MediaWorkers\n"
+              "async def main():\n"
+              "    media = MediaWorkers(PortRange('127.0.0.1', 61400, 61499), 2)\n"
+              "    await media.start()\n"
+              "    print(*media.processes, flush=True)\n"
+              "    await asyncio.sleep(60)\n"
+              "asyncio.run(main())\n")
+    service = await asyncio.create_subprocess_exec(sys.executable, "-c", script,
+                                                   stdout=asyncio.subprocess.PIPE)
+    assert service.stdout is not None
+    line = await asyncio.wait_for(service.stdout.readline(), 20)
+    pids = [int(p) for p in line.split()]
+    assert len(pids) == 2
+    service.kill()
+    await service.wait()
+
+    def gone() -> bool:  # no such process, or a zombie left for init to reap
+        for pid in pids:
+            try:
+                if Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+                    return False
+            except FileNotFoundError:
+                continue
+        return True
+
+    await until(gone, timeout=5)
