@@ -88,6 +88,8 @@ def _add_commands(commands: Any) -> None:
     cal.add_argument("--employees", type=int, default=calls.CallsSettings.employees,
                      help="one per concurrent call at least (an employee in a call is busy)")
     cal.add_argument("--max-steps", type=int, default=calls.CallsSettings.max_steps)
+    cal.add_argument("--workers", type=int, default=0,
+                     help="media worker processes of the B2BUA (default 0: in its process)")
 
     med = commands.add_parser("media", help="concurrent calls relaying G.711 both ways")
     _common(med)
@@ -145,7 +147,7 @@ def _register(args: argparse.Namespace) -> Any:
 def _calls(args: argparse.Namespace) -> Any:
     return calls.main(_options(args), calls.CallsSettings(
         ladder=args.rates, step_seconds=args.step_seconds, hold_ms=args.hold_ms,
-        employees=args.employees, max_steps=args.max_steps))
+        employees=args.employees, max_steps=args.max_steps, workers=args.workers))
 
 
 def _media(args: argparse.Namespace) -> Any:

@@ -54,10 +54,10 @@ from b2bua.store import Store
 log = logging.getLogger(__name__)
 
 DEVICES_KEPT = 2.0
+"""Seconds the ringing targets of an extension are kept between reads of its bindings."""
 RELEASED_KEPT = 2.0
 """Seconds a released stream's keys are still written to its call's report: keys in progress
 end with their stream, and a media worker reports them after the release."""
-"""Seconds the ringing targets of an extension are kept between reads of its bindings."""
 
 
 class CallFeatures(Protocol):

@@ -1,12 +1,12 @@
 """The media engine: all RTP of the B2BUA behind a narrow control surface.
 
 The call layer refers to streams (one per leg) by integer ids and receives plain frozen
-dataclasses through the callbacks it registers, so the engine could run in worker processes
-owning port ranges, driven over a pipe.  Per packet the work is in :mod:`b2bua.media.relay`;
-every 20 ms one media tick (:meth:`MediaEngine._tick`, scheduled on absolute times) reads the
-jitter buffers of all capturing legs at once, runs the in-band key detector over all detecting
-legs at once, computes every mix, feeds recorders, plays prompts, sends our key events and RTCP,
-and checks RTP inactivity.
+dataclasses through the callbacks it registers, so the same engine also runs in worker
+processes owning port ranges, driven over a pipe (:mod:`b2bua.media.workers`).  Per packet
+the work is in :mod:`b2bua.media.relay`; every 20 ms one media tick (:meth:`MediaEngine._tick`,
+scheduled on absolute times) reads the jitter buffers of all capturing legs at once, runs the
+in-band key detector over all detecting legs at once, computes every mix, feeds recorders,
+plays prompts, sends our key events and RTCP, and checks RTP inactivity.
 
 Control surface (all stream ids are ints; call :meth:`MediaEngine.start` inside the loop first):
 ``allocate() -> id``, ``local_port(id)``, ``configure(id, remote=..., codec=...,
@@ -14,7 +14,9 @@ telephone_event_pt=..., ptime_ms=..., direction=...)``, ``set_sources(id, [ids])
 ``bridge(a, b)``, ``unbridge(a, b)``, ``play(id, samples, loop=, over_sources=)``,
 ``stop_play(id)``, ``send_key(id, digit, duration_ms)``, ``set_detection(id, inband=,
 events=, swallow=)``, ``info_key(id, digit, duration_ms) -> swallowed``, ``record(left, right,
-path) -> recorder id``, ``stop_record(recorder id)``, ``release(id)``, ``stats(id)``, ``close()``.
+path) -> recorder id``, ``stop_record(recorder id)``, ``release(id)``, ``collect_stats(ids,
+done)``, ``close()``; for a worker's owner also ``reserve_port()``, ``allocate(port=,
+stream_id=)`` and ``revise_swallow(id, digit, swallowed)``.
 Events: ``on_key_started(KeyStarted) -> swallow``, ``on_key(KeyEvent)``,
 ``on_timeout(RtpTimeout)``, ``on_play_finished(PlayFinished)``.
 """
@@ -211,6 +213,11 @@ class MediaEngine:
         owner numbers the streams of all its workers); ``near`` (a stream that will be relayed
         or mixed with this one) matters only to engines spread over processes.
         """
+        if stream_id is None:
+            stream_id = self._next_id
+            self._next_id += 1
+        elif stream_id in self._legs:
+            raise ValueError(f"media stream {stream_id} exists")
         if port is not None:
             pair = self._reserved.pop(port)
             drain(pair.rtp)
@@ -218,11 +225,6 @@ class MediaEngine:
         else:
             pair = self._pool.acquire()
         port, rtp, rtcp = pair
-        if stream_id is None:
-            stream_id = self._next_id
-            self._next_id += 1
-        elif stream_id in self._legs:
-            raise ValueError(f"media stream {stream_id} exists")
         stream = Stream(stream_id, port, rtp, rtcp, self._clock, PCMU, self._buffer)
         stream.event_listener = self._sensing.on_event_packet
         leg = Leg(stream, RtcpSession(stream, self._rng.getrandbits(32)),

@@ -42,12 +42,14 @@ class CallsSettings:
     resolution: float = 0.1
     max_steps: int = 7
     settle_seconds: float = 2.0
+    workers: int = 0
+    """Media worker processes of the B2BUA (its CPU counts all its processes)."""
 
 
 def run(options: Options, settings: CallsSettings) -> dict[str, Any]:
     spy = PySpy(options.py_spy / "calls") if options.py_spy else None
     with bench(options, "calls") as b:
-        b2bua = b.b2bua(OfficeSpec(employees=settings.employees))
+        b2bua = b.b2bua(OfficeSpec(employees=settings.employees, workers=settings.workers))
         phone = SippProcess(b.directory("phone"), "uas_load.xml", None,
                             media_port=free_udp_port()).start()
         numbers = b.numbers_file(settings.employees)
@@ -114,10 +116,13 @@ def verdict(settings: CallsSettings, steps: list[dict[str, Any]], best: float,
 def main(options: Options, settings: CallsSettings) -> dict[str, Any]:
     data = run(options, settings)
     data["plot"] = plot_steps(
-        data, options.results_dir, "calls", "calls", "setup INVITE→200",
+        data, options.results_dir,
+        f"calls-workers{settings.workers}" if settings.workers else "calls", "calls",
+        "setup INVITE→200",
         f"Calls without media through one B2BUA process: "
         f"{data['verdict']['highest_rate_held']:.0f} calls/s held (< 0.5 % failed; "
         f"target {TARGET_RATE})")
-    path = write_json("calls", data, options.results_dir, options.describe_source())
+    name = f"calls-workers{settings.workers}" if settings.workers else "calls"
+    path = write_json(name, data, options.results_dir, options.describe_source())
     say(f"wrote {path} and {data['plot']}")
     return data

@@ -74,7 +74,7 @@ def run_step(client: SippProcess, *, path: str, rate: float, rtd: str, timeout: 
              spy: PySpy | None = None) -> StepResult:
     """Run `client` to its end; measure the B2BUA (when given) and the load generator."""
     generator = CpuWindow(*generator_pids, children=True)
-    service = CpuWindow(*([b2bua.pid] if b2bua else []))
+    service = CpuWindow(*(procfs.tree(b2bua.pid) if b2bua else []))
     sip_ports = range(b2bua.sip_port, b2bua.sip_port + 1) if b2bua else range(0)
     drops_before = procfs.udp_drops(sip_ports) if b2bua else 0
     machine = procfs.MachineWindow()
