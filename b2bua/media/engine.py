@@ -407,10 +407,14 @@ class MediaEngine:
         if capture_changes:
             self._rewire({stream_id})
 
-    def info_key(self, stream_id: int, digit: str, duration_ms: int = 160) -> bool:
-        """A key the phone sent by SIP INFO; returns True when it is (part of) a swallowed key."""
+    def info_key(self, stream_id: int, digit: str, duration_ms: int = 160,
+                 decided: bool | None = None) -> bool:
+        """A key the phone sent by SIP INFO; returns True when it is (part of) a swallowed key.
+
+        ``decided``: the owner already ran its key-start decision for this press (a worker's
+        owner does, to answer at once); a new key takes it instead of asking again."""
         leg = self._leg(stream_id)
-        return self._sensing.info_key(leg, digit, duration_ms / 1000, self.loop.time())
+        return self._sensing.info_key(leg, digit, duration_ms / 1000, self.loop.time(), decided)
 
     def revise_swallow(self, stream_id: int, digit: str, swallowed: bool) -> None:
         """Change the decision taken for the latest key ``digit`` of the stream (an owner in

@@ -141,11 +141,13 @@ class KeySensing:
                 self._edge(leg, "rfc4733", edge.kind == EdgeKind.START, edge.digit, now, now,
                            edge.timestamp)
 
-    def info_key(self, leg: Leg, digit: str, duration: float, now: float) -> bool:
-        """A SIP INFO digit; its end is taken as ``now + duration``."""
+    def info_key(self, leg: Leg, digit: str, duration: float, now: float,
+                 decided: bool | None = None) -> bool:
+        """A SIP INFO digit; its end is taken as ``now + duration``.  ``decided``: the swallow
+        decision already taken by the owner, used when the digit starts a new key."""
         if leg.keys is None:
             leg.keys = LegKeys(leg.stream.id)
-        swallowed = self._edge(leg, "info", True, digit, now, now, None)
+        swallowed = self._edge(leg, "info", True, digit, now, now, None, decided)
         leg.info_ends.append((now + duration, digit))
         self._active.add(leg)
         return swallowed
@@ -183,14 +185,15 @@ class KeySensing:
     # -- keys -----------------------------------------------------------------------------
 
     def _edge(self, leg: Leg, source: KeySource, started: bool, digit: str, time: float,
-              now: float, event_timestamp: int | None) -> bool:
+              now: float, event_timestamp: int | None, decided: bool | None = None) -> bool:
         keys = leg.keys
         if keys is None:
             return False
         if started:
             key, new = keys.start(source, digit, time, now)
             if new:
-                key.swallowed = self._decide(KeyStarted(leg.stream.id, digit, source, time), leg)
+                key.swallowed = (self._decide(KeyStarted(leg.stream.id, digit, source, time), leg)
+                                 if decided is None else decided)
             if event_timestamp is not None:
                 leg.event_keys.append((event_timestamp, key))
             swallowed = key.swallowed

@@ -44,7 +44,7 @@ from b2bua.media.engine import (
     check_key,
     check_ptime,
 )
-from b2bua.media.keys import KeyEvent, KeyStarted
+from b2bua.media.keys import MERGE_WINDOW, KeyEvent, KeyStarted
 from b2bua.media.legs import Direction
 from b2bua.media.pipe import FrameError, Frames, Message, frame
 from b2bua.media.ports import PortRange, PortsExhausted
@@ -195,6 +195,8 @@ class MediaWorkers:
         self._owner: dict[int, _Worker] = {}
         self._ports: dict[int, int] = {}
         self._swallow: dict[int, frozenset[str]] = {}
+        self._recent: dict[int, dict[str, tuple[float, str, bool]]] = {}
+        """Stream -> digit -> when its last key started here, by which way, the decision."""
         self._recorders: dict[int, _Worker] = {}
         self._stats: dict[int, tuple[_Worker, Callable[[dict[int, StreamStats]], None]]] = {}
         self._ids = itertools.count(1)
@@ -268,6 +270,7 @@ class MediaWorkers:
         worker.streams.discard(stream_id)
         del self._ports[stream_id]
         self._swallow.pop(stream_id, None)
+        self._recent.pop(stream_id, None)
         worker.call("release", stream_id)
 
     def collect_stats(self, stream_ids: Sequence[int],
@@ -340,8 +343,10 @@ class MediaWorkers:
         self._swallow[stream_id] = swallow
 
     def info_key(self, stream_id: int, digit: str, duration_ms: int = 160) -> bool:
-        self._call(stream_id, "info_key", stream_id, digit, duration_ms)
-        return digit in self._swallow.get(stream_id, frozenset())
+        self._stream(stream_id)
+        decision = self._decide(KeyStarted(stream_id, digit, "info", self.loop.time()))
+        self._call(stream_id, "info_key", stream_id, digit, duration_ms, decided=decision)
+        return decision
 
     # -- recording ------------------------------------------------------------------------
 
@@ -400,6 +405,19 @@ class MediaWorkers:
         if event.stream not in self._owner:
             return  # released meanwhile
         applied = event.digit in self._swallow.get(event.stream, frozenset())
+        decision = self._decide(event)
+        if decision != applied:
+            worker.call("revise_swallow", event.stream, event.digit, decision)
+
+    def _decide(self, event: KeyStarted) -> bool:
+        """The owner's swallow decision for a key start (which runs what the key starts); a
+        start of the same digit on the same stream by another way within one press (INFO and
+        RFC 4733 reporting it together) gets the decision already taken."""
+        now = self.loop.time()
+        recent = self._recent.setdefault(event.stream, {})
+        seen = recent.get(event.digit)
+        if seen is not None and seen[1] != event.source and now - seen[0] <= MERGE_WINDOW:
+            return seen[2]
         decision: bool | None = None
         if self.on_key_started is not None:
             try:
@@ -407,8 +425,10 @@ class MediaWorkers:
             except Exception:
                 log.exception("key-start handler failed; key %s passed through", event.digit)
                 decision = False
-        if decision is not None and bool(decision) != applied:
-            worker.call("revise_swallow", event.stream, event.digit, bool(decision))
+        if decision is None:
+            decision = event.digit in self._swallow.get(event.stream, frozenset())
+        recent[event.digit] = (now, event.source, bool(decision))
+        return bool(decision)
 
     @staticmethod
     def _notify(handler: Callable[[Any], None] | None, event: object) -> None:
@@ -431,6 +451,7 @@ class MediaWorkers:
         for stream_id in lost:
             del self._owner[stream_id], self._ports[stream_id]
             self._swallow.pop(stream_id, None)
+            self._recent.pop(stream_id, None)
         for recorder_id in [r for r, w in self._recorders.items() if w is worker]:
             del self._recorders[recorder_id]
         for request, (asker, callback) in list(self._stats.items()):

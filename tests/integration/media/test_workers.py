@@ -114,20 +114,33 @@ async def test_decision_that_differs_from_the_swallow_set_is_revised(
     assert [(k.digit, k.swallowed) for k in finished] == [("5", False), ("7", True)]
 
 
-async def test_info_key_answers_from_the_swallow_set_and_joins_the_key_stream(
+async def test_info_key_is_decided_by_the_owner_at_once_and_once_per_press(
         workers: MediaWorkers, phones: list[Phone]) -> None:
     started: list[KeyStarted] = []
-    workers.on_key_started = lambda key: started.append(key) or True
-    client, employee = Phone(), Phone()
+
+    def decide(key: KeyStarted) -> bool:
+        started.append(key)
+        return key.digit == "9"
+
+    workers.on_key_started = decide
+    client, employee = Phone(ssrc=0xC), Phone(ssrc=0xE)
     phones += [client, employee]
-    c = leg(workers, client)
-    e = leg(workers, employee, near=c)
+    c = leg(workers, client, telephone_event_pt=96)
+    e = leg(workers, employee, near=c, telephone_event_pt=EVENT_PT)
+    workers.bridge(c, e)
     workers.set_detection(e, events=True, swallow=frozenset("1"))
-    assert workers.info_key(e, "1", 100) is True
-    assert workers.info_key(e, "9", 100) is False
-    await until(lambda: len(started) == 2)
+    assert workers.info_key(e, "1", 100) is False  # the owner's answer, not the set's
+    assert workers.info_key(e, "9", 100) is True
     assert [(k.stream, k.digit, k.source) for k in started] == [(e, "1", "info"),
                                                                 (e, "9", "info")]
+    await workers.settled()
+    await asyncio.sleep(0.3)  # all keys ended: a later press is a new key
+    # the phone reports one press of 9 both ways: the option runs once, no event leaks
+    assert workers.info_key(e, "9", 120) is True
+    heard = await asyncio.gather(press(employee, 9, 4), client.collect(quiet=0.3))
+    assert events_of(heard[1]) == []
+    await asyncio.sleep(0.2)
+    assert [(k.digit, k.source) for k in started[2:]] == [("9", "info")]
 
 
 async def test_a_dead_worker_ends_its_streams_and_is_replaced(workers: MediaWorkers,
