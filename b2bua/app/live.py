@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from b2bua.media.workers import MediaWorkers
+
 if TYPE_CHECKING:
     from b2bua.app.service import Service
     from b2bua.calls.call import Call
@@ -54,6 +56,9 @@ def service_metrics(service: Service) -> dict[str, float]:
         values["b2bua_sip_retransmissions_absorbed_total"] = stats["retransmissions_absorbed"]
     if service.engine is not None:
         values["b2bua_media_streams"] = service.engine.stream_count
+    if isinstance(service.engine, MediaWorkers):
+        values["b2bua_media_workers"] = len(service.engine.processes)
+        values["b2bua_media_worker_restarts_total"] = service.engine.restarts
     if service._store is not None:
         store = service.store
         values["b2bua_registered_devices"] = len(store.list_all_bindings(time.time()))

@@ -17,6 +17,7 @@ from testbed.calls import until
 from testbed.office import PASSWORDS
 from testbed.scripted import ScriptedPhone, sdp
 
+from b2bua.app.live import service_metrics
 from b2bua.media.ports import PortRange
 from b2bua.media.workers import split_ports
 from b2bua.sip.message import Request, Response
@@ -211,6 +212,9 @@ async def test_a_call_through_media_workers(start_office: Any) -> None:
     service = await start_office(media={"workers": 2})
     processes = service.engine.processes
     assert len(processes) == 2
+    metrics = service_metrics(service)
+    assert metrics["b2bua_media_workers"] == 2
+    assert metrics["b2bua_media_worker_restarts_total"] == 0
     client, phone, ok, offered = await answered(service)
     ports = [int(re.search(rb"m=audio (\d+)", m.body)[1]) for m in (ok, offered)]
     shares = split_ports(PortRange("127.0.0.1", *service.config.media.rtp_ports.model_dump()
