@@ -107,6 +107,8 @@ def _add_commands(commands: Any) -> None:
     so.add_argument("--rate", type=float, default=soak.SoakSettings.rate,
                     help="calls per second")
     so.add_argument("--hold-seconds", type=float, default=soak.SoakSettings.hold_seconds)
+    so.add_argument("--workers", type=int, default=0,
+                    help="media worker processes of the B2BUA (default 0: in its process)")
 
     ke = commands.add_parser("keys", help="keys sent by phones: every one detected, none extra")
     _common(ke)
@@ -158,7 +160,8 @@ def _media(args: argparse.Namespace) -> Any:
 
 def _soak(args: argparse.Namespace) -> Any:
     return soak.main(_options(args), soak.SoakSettings(
-        minutes=args.minutes, rate=args.rate, hold_seconds=args.hold_seconds))
+        minutes=args.minutes, rate=args.rate, hold_seconds=args.hold_seconds,
+        workers=args.workers))
 
 
 def _keys(args: argparse.Namespace) -> Any:

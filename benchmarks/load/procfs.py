@@ -160,7 +160,19 @@ class Sample:
 
 
 def sample(pid: int) -> Sample:
-    return Sample(time.monotonic(), cpu_times(pid).total, rss_kib(pid))
+    """The process and its children (a service's media workers) together."""
+    pids = tree(pid)
+    return Sample(time.monotonic(), total_cpu(pids), total_rss_kib(pids))
+
+
+def total_rss_kib(pids: Iterable[int]) -> int:
+    total = 0
+    for pid in pids:
+        try:
+            total += rss_kib(pid)
+        except (FileNotFoundError, ProcessLookupError, ValueError):
+            continue
+    return total
 
 
 class Sampler:

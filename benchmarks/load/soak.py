@@ -35,6 +35,8 @@ class SoakSettings:
     sample_seconds: float = 10.0
     warmup_minutes: float = 2.0
     direct_minutes: float = 0.5
+    workers: int = 0
+    """Media worker processes of the B2BUA (RSS and CPU count all its processes)."""
 
     @property
     def employees(self) -> int:
@@ -70,7 +72,7 @@ def run(options: Options, settings: SoakSettings) -> dict[str, Any]:
     ensure_captures()
     with bench(options, "soak") as b:
         b2bua = b.b2bua(OfficeSpec(employees=settings.employees, rtp_first=RTP_PORTS[0],
-                                   rtp_last=RTP_PORTS[1]))
+                                   rtp_last=RTP_PORTS[1], workers=settings.workers))
         phone = SippProcess(b.directory("phone"), "uas_load.xml", None,
                             media_port=free_udp_port(), args=["-rtp_echo"]).start()
         sink = PortSink(CLIENT_MEDIA_PORT, 2500)
@@ -183,7 +185,7 @@ def plot(data: dict[str, Any], directory: Path) -> str:
                     f"media for {settings['minutes']:g} min: RSS "
                     f"{verdict['after_warmup_mib']:+.1f} MiB after warm-up")
     figure.tight_layout()
-    path = figure_path("soak", directory)
+    path = figure_path(_name(data["settings"]["workers"]), directory)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return str(path)
@@ -192,6 +194,11 @@ def plot(data: dict[str, Any], directory: Path) -> str:
 def main(options: Options, settings: SoakSettings) -> dict[str, Any]:
     data = run(options, settings)
     data["plot"] = plot(data, options.results_dir)
-    path = write_json("soak", data, options.results_dir, options.describe_source())
+    path = write_json(_name(settings.workers), data, options.results_dir,
+                      options.describe_source())
     say(f"wrote {path} and {data['plot']}")
     return data
+
+
+def _name(workers: int) -> str:
+    return f"soak-workers{workers}" if workers else "soak"
