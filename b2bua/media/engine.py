@@ -40,9 +40,9 @@ from b2bua.media.keys import KeyEvent, KeyStarted
 from b2bua.media.legs import Direction, Leg
 from b2bua.media.mixer import MixPlan, silence_rows
 from b2bua.media.player import Player
-from b2bua.media.ports import PortPool, PortRange, SocketPair, drain
+from b2bua.media.ports import PortPool, PortRange, SocketPair, drain, watch
 from b2bua.media.recorder import WavRecorder
-from b2bua.media.relay import BUFFER_SIZE, Clock, Route, Stream
+from b2bua.media.relay import BUFFER_SIZE, Clock, Route, Stream, do_nothing
 from b2bua.media.reports import REPORT_INTERVAL, RtcpSession
 from b2bua.media.sensing import KeySensing
 from dsp.tones import dtmf_tone
@@ -200,8 +200,8 @@ class MediaEngine:
         """Bind a port pair now for a stream that :meth:`allocate` creates on it later (a
         worker process binds ahead so that its owner can write the port in SDP at once)."""
         pair = self._pool.acquire()
-        self.loop.add_reader(pair.rtp.fileno(), drain, pair.rtp)
-        self.loop.add_reader(pair.rtcp.fileno(), drain, pair.rtcp)
+        watch(self.loop, pair.rtp.fileno(), drain, pair.rtp)
+        watch(self.loop, pair.rtcp.fileno(), drain, pair.rtcp)
         self._reserved[pair.port] = pair
         return pair.port
 
@@ -236,9 +236,19 @@ class MediaEngine:
         self._legs[stream_id] = leg
         self._timeout_rota[stream_id % TIMEOUT_CHECK_TICKS][stream_id] = leg
         self._report_rota[stream_id % REPORT_TICKS][stream_id] = leg
-        self.loop.add_reader(rtp.fileno(), stream.on_readable)  # replaces a kept pair's drain
-        self.loop.add_reader(rtcp.fileno(), leg.rtcp.on_readable)
+        self._read(leg)  # replaces a kept pair's drain
+        stream.on_error = lambda: self._read(leg, again=True)
         return stream_id
+
+    def _read(self, leg: Leg, *, again: bool = False) -> None:
+        """Read the leg's RTP and RTCP sockets; ``again`` after a socket error (see
+        :func:`~b2bua.media.ports.watch`)."""
+        stream = leg.stream
+        for sock, callback in ((stream.sock, stream.on_readable),
+                               (stream.rtcp, leg.rtcp.on_readable)):
+            if again:
+                self.loop.remove_reader(sock.fileno())
+            watch(self.loop, sock.fileno(), callback)
 
     def local_port(self, stream_id: int) -> int:
         return self._leg(stream_id).stream.port
@@ -319,9 +329,10 @@ class MediaEngine:
         stream = leg.stream
         loop = self.loop
         pair = SocketPair(stream.port, stream.sock, stream.rtcp)
+        stream.on_error = do_nothing
         if self._pool.keep_bound(pair, connected=stream.latched):
-            loop.add_reader(pair.rtp.fileno(), drain, pair.rtp)
-            loop.add_reader(pair.rtcp.fileno(), drain, pair.rtcp)
+            watch(loop, pair.rtp.fileno(), drain, pair.rtp)
+            watch(loop, pair.rtcp.fileno(), drain, pair.rtcp)
             if stream.latched or leg.rtcp.destination is not None:
                 self._previous[pair.port] = (stream.remote if stream.latched else None,
                                              leg.rtcp.destination)

@@ -14,11 +14,13 @@ so a port freed by one call is rebound only after every other free port.
 
 from __future__ import annotations
 
+import asyncio
 import ctypes
 import functools
 import resource
 import socket
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, NamedTuple
 
@@ -87,6 +89,21 @@ def drain(sock: socket.socket) -> None:
             return
         except OSError:
             continue
+
+
+def watch(loop: asyncio.AbstractEventLoop, fd: int, callback: Callable[..., object],
+          *args: object) -> None:
+    """Read ``fd`` with ``callback`` (replacing its reader).
+
+    libuv, under uvloop, stops polling a socket for good once the socket reports an error
+    (POLLERR: an ICMP port unreachable queued on a connected UDP socket, when the phone closed
+    its port); such a socket needs a fresh registration to be read again.
+    """
+    try:
+        loop.add_reader(fd, callback, *args)
+    except RuntimeError:
+        loop.remove_reader(fd)
+        loop.add_reader(fd, callback, *args)
 
 
 class SocketPair(NamedTuple):

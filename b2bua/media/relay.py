@@ -76,6 +76,10 @@ SILENT_PAYLOAD: Final = {index: bytes([codec.silence]) * BUFFER_SIZE
                           for index, codec in enumerate(BY_INDEX)}
 
 
+def do_nothing() -> None:
+    pass
+
+
 class Stream:
     """One leg's RTP endpoint: socket, latching, what it receives and what it sends.
 
@@ -84,11 +88,11 @@ class Stream:
     """
 
     __slots__ = ("audio_pt", "buffer", "capture", "clock", "codec", "event_listener",
-                 "event_pt", "feeder", "id", "latched", "out_seq", "out_ssrc", "out_started",
-                 "out_time", "out_ts", "port", "recv_into", "remote", "route", "routes", "rtcp",
-                 "rx_bad", "rx_other", "rx_packets", "rx_seq", "rx_ssrc", "rx_stray", "sends",
-                 "silenced", "sock", "stale_source", "stale_until", "tx_errors", "tx_octets",
-                 "tx_packets", "view")
+                 "event_pt", "feeder", "id", "latched", "on_error", "out_seq", "out_ssrc",
+                 "out_started", "out_time", "out_ts", "port", "recv_into", "remote", "route",
+                 "routes", "rtcp", "rx_bad", "rx_other", "rx_packets", "rx_seq", "rx_ssrc",
+                 "rx_stray", "sends", "silenced", "sock", "stale_source", "stale_until",
+                 "tx_errors", "tx_octets", "tx_packets", "view")
 
     def __init__(self, stream_id: int, port: int, sock: socket.socket, rtcp: socket.socket,
                  clock: Clock, codec: Codec, buffer: bytearray | None = None) -> None:
@@ -117,6 +121,9 @@ class Stream:
         self.capture: Capture | None = None
         self.silenced = False
         self.event_listener: EventListener | None = None
+        self.on_error: Callable[[], None] = do_nothing
+        """Called when a read fails with a socket error (a queued ICMP error, say): with
+        uvloop the socket's reader must then be registered again."""
         self.out_started = False
         self.out_ssrc = 0
         self.out_seq = 0
@@ -144,7 +151,10 @@ class Stream:
                 size, source = self.sock.recvfrom_into(buffer)
                 if not self._accept(source):
                     return
+        except BlockingIOError:
+            return
         except OSError:
+            self.on_error()
             return
         if size < 12:
             self.rx_bad += 1

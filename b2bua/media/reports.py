@@ -65,7 +65,10 @@ class RtcpSession:
         """Reader callback of the RTCP socket."""
         try:
             data, source = self.stream.rtcp.recvfrom(2048)
+        except BlockingIOError:
+            return
         except OSError:
+            self.stream.on_error()
             return
         remote = self.stream.remote
         if remote is None or source[0] != remote[0]:

@@ -85,16 +85,20 @@ class WorkerLink(asyncio.Protocol):
             else:
                 raise ValueError(f"unknown command {name!r}")
         except Exception as error:
-            log.warning("media command %s failed: %s", name, error)
+            log.warning("media command %s failed: %s", name, error, exc_info=True)
             self.emit("error", f"{name}: {type(error).__name__}: {error}")
 
     def _reserve(self, count: int) -> list[int]:
+        """Bind up to ``count`` more pairs ahead; always answered (the service waits for it),
+        with fewer ports when the range is used up or binding fails."""
         ports: list[int] = []
         try:
             for _ in range(count):
                 ports.append(self.engine.reserve_port())
         except PortsExhausted:
             pass
+        except Exception:
+            log.exception("binding RTP ports ahead failed")
         return ports
 
     def _key_started(self, event: KeyStarted) -> None:

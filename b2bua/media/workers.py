@@ -56,6 +56,7 @@ RESERVE: Final = 64
 START_TIMEOUT: Final = 10.0
 STOP_TIMEOUT: Final = 2.0
 RESPAWN_DELAY: Final = 1.0
+RESPAWN_MAX_DELAY: Final = 30.0
 
 
 def split_ports(ports: PortRange, parts: int) -> list[PortRange]:
@@ -111,6 +112,14 @@ class _Worker(asyncio.Protocol):
         await loop.create_unix_connection(lambda: self, sock=ours)
         self.refill()
         await asyncio.wait_for(self.ready, START_TIMEOUT)
+
+    def abandon(self) -> None:
+        """Give up a worker that did not start: close the pipe, kill the process."""
+        self.stopping = True
+        if self.transport is not None:
+            self.transport.close()
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
 
     def stop(self) -> None:
         self.stopping = True
@@ -214,7 +223,12 @@ class MediaWorkers:
     async def start(self) -> None:
         """Start every worker and wait until each has ports bound ahead."""
         self._loop = asyncio.get_running_loop()
-        await asyncio.gather(*(w.spawn(self._loop) for w in self._workers))
+        try:
+            await asyncio.gather(*(w.spawn(self._loop) for w in self._workers))
+        except BaseException:
+            for worker in self._workers:
+                worker.abandon()
+            raise
 
     def close(self) -> None:
         for worker in self._workers:
@@ -464,14 +478,21 @@ class MediaWorkers:
         self.loop.create_task(self._respawn(worker))
 
     async def _respawn(self, worker: _Worker) -> None:
-        await asyncio.sleep(RESPAWN_DELAY)
-        process = worker.process
-        deadline = self.loop.time() + STOP_TIMEOUT
-        while process is not None and process.poll() is None:
-            if self.loop.time() > deadline:
-                process.kill()
-            await asyncio.sleep(0.05)
-        try:
-            await worker.spawn(self.loop)
-        except Exception:
-            log.exception("media worker %d did not restart", worker.index)
+        """Start a new worker on the range, retrying with a growing delay until one runs."""
+        delay = RESPAWN_DELAY
+        while True:
+            await asyncio.sleep(delay)
+            process = worker.process
+            deadline = self.loop.time() + STOP_TIMEOUT
+            while process is not None and process.poll() is None:
+                if self.loop.time() > deadline:
+                    process.kill()
+                await asyncio.sleep(0.05)
+            try:
+                await worker.spawn(self.loop)
+                return
+            except Exception as error:
+                log.error("media worker %d did not restart (%s); again in %.0f s",
+                          worker.index, error, delay)
+                worker.abandon()
+                delay = min(2 * delay, RESPAWN_MAX_DELAY)

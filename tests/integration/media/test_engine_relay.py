@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import socket
+
+import pytest
 
 from b2bua.media.engine import MediaEngine
+from b2bua.media.ports import PortRange
 
 from .conftest import Phone
 
@@ -123,3 +128,38 @@ async def test_pcmu_to_pcma_is_transcoded(engine: MediaEngine, phones: list[Phon
     got = await bob.collect()
     assert got[0].payload_type == 8
     assert got[0].payload == b"\xd5" * 160  # A-law silence
+
+
+def test_a_leg_whose_phone_port_closed_keeps_being_read_under_uvloop() -> None:
+    """An ICMP port unreachable (the phone closed its RTP port while we still relayed to it)
+    makes libuv stop reading that socket; the engine registers it again, so the leg goes on
+    receiving when the phone comes back, and releases cleanly."""
+    uvloop = pytest.importorskip("uvloop")
+
+    async def scenario() -> None:
+        engine = MediaEngine(PortRange("127.0.0.1", 62000, 62999), rtp_timeout=None)
+        engine.start()
+        alice, bob = Phone(ssrc=0xA), Phone(ssrc=0xB)
+        try:
+            a, b = leg(engine, alice), leg(engine, bob)
+            engine.bridge(a, b)
+            alice.send_audio(b"\x01" * 160)  # latches alice: leg a's socket is connected
+            assert [p.payload[0] for p in await bob.collect()] == [1]
+            port = alice.address[1]
+            alice.close()
+            bob.send_audio(b"\x02" * 160)  # relayed to alice's closed port: ICMP error
+            await asyncio.sleep(0.2)
+            back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            back.bind(("127.0.0.1", port))
+            alice.sock = back
+            back.setblocking(False)
+            alice.send_audio(b"\x03" * 160)
+            assert [p.payload[0] for p in await bob.collect()] == [3]
+            engine.release(a)
+            engine.release(b)
+        finally:
+            alice.close()
+            bob.close()
+            engine.close()
+
+    uvloop.run(scenario())
