@@ -111,6 +111,16 @@ def check_key(digit: str, duration_ms: int) -> None:
         raise ValueError(f"key duration {duration_ms} ms outside 40-8000 ms")
 
 
+def notify(handler: Callable[[_Event], None] | None, event: _Event) -> None:
+    """Hand ``event`` to the owner's ``handler``; a failing handler is logged, not raised."""
+    if handler is None:
+        return
+    try:
+        handler(event)
+    except Exception:
+        log.exception("media event handler failed for %r", event)
+
+
 class MediaEngine:
     """Owns the RTP streams of one process (or one port range); see the module docstring."""
 
@@ -605,7 +615,7 @@ class MediaEngine:
         for leg in finished:
             leg.player = None
             self._rewire({leg.stream.id})
-            self._notify(self.on_play_finished, PlayFinished(leg.stream.id))
+            notify(self.on_play_finished, PlayFinished(leg.stream.id))
 
     def _send_keys(self) -> None:
         for stream_id in list(self._keying):
@@ -642,7 +652,7 @@ class MediaEngine:
             stream_id = leg.stream.id
             if stream_id in self._legs:  # a handler may have released it meanwhile
                 leg.timed_out = True
-                self._notify(self.on_timeout, RtpTimeout(stream_id, seconds))
+                notify(self.on_timeout, RtpTimeout(stream_id, seconds))
 
     def _send_reports(self) -> None:
         due = self._report_rota[self._ticks % REPORT_TICKS]
@@ -667,14 +677,5 @@ class MediaEngine:
         return started.digit in leg.swallow if decision is None else bool(decision)
 
     def _key_finished(self, event: KeyEvent) -> None:
-        self._notify(self.on_key, event)
-
-    @staticmethod
-    def _notify(handler: Callable[[_Event], None] | None, event: _Event) -> None:
-        if handler is None:
-            return
-        try:
-            handler(event)
-        except Exception:
-            log.exception("media event handler failed for %r", event)
+        notify(self.on_key, event)
 

@@ -43,6 +43,7 @@ from b2bua.media.engine import (
     StreamStats,
     check_key,
     check_ptime,
+    notify,
 )
 from b2bua.media.keys import MERGE_WINDOW, KeyEvent, KeyStarted
 from b2bua.media.legs import Direction
@@ -399,11 +400,11 @@ class MediaWorkers:
         if kind == "key_started":
             self._key_started(worker, message[1])
         elif kind == "key":
-            self._notify(self.on_key, message[1])
+            notify(self.on_key, message[1])
         elif kind == "timeout":
-            self._notify(self.on_timeout, message[1])
+            notify(self.on_timeout, message[1])
         elif kind == "play_finished":
-            self._notify(self.on_play_finished, message[1])
+            notify(self.on_play_finished, message[1])
         elif kind == "stats":
             asked = self._stats.pop(message[1], None)
             if asked is not None:
@@ -444,15 +445,6 @@ class MediaWorkers:
         recent[event.digit] = (now, event.source, bool(decision))
         return bool(decision)
 
-    @staticmethod
-    def _notify(handler: Callable[[Any], None] | None, event: object) -> None:
-        if handler is None:
-            return
-        try:
-            handler(event)
-        except Exception:
-            log.exception("media event handler failed for %r", event)
-
     def worker_lost(self, worker: _Worker) -> None:
         """The worker died: end its streams' calls, start a new one on its port range."""
         code = worker.process.poll() if worker.process is not None else None
@@ -473,7 +465,7 @@ class MediaWorkers:
                 del self._stats[request]
                 callback({})
         for stream_id in lost:
-            self._notify(self.on_timeout, RtpTimeout(stream_id, 0.0))
+            notify(self.on_timeout, RtpTimeout(stream_id, 0.0))
         self.restarts += 1
         self.loop.create_task(self._respawn(worker))
 

@@ -41,6 +41,19 @@ def leg(media: MediaWorkers, phone: Phone, near: int | None = None, **sdp: objec
     return stream
 
 
+def keyed_call(workers: MediaWorkers, phones: list[Phone],
+               swallow: str) -> tuple[Phone, Phone, int]:
+    """A client bridged with an employee whose RFC 4733 keys are detected: the phones and the
+    employee's stream."""
+    client, employee = Phone(ssrc=0xC), Phone(ssrc=0xE)
+    phones += [client, employee]
+    c = leg(workers, client, telephone_event_pt=96)
+    e = leg(workers, employee, near=c, telephone_event_pt=EVENT_PT)
+    workers.bridge(c, e)
+    workers.set_detection(e, events=True, swallow=frozenset(swallow))
+    return client, employee, e
+
+
 def worker_of(port: int) -> int:
     [index] = [i for i, r in enumerate(split_ports(PORTS, 2)) if r.low <= port <= r.high]
     return index
@@ -95,12 +108,7 @@ async def test_decision_that_differs_from_the_swallow_set_is_revised(
 
     workers.on_key_started = decide
     workers.on_key = finished.append
-    client, employee = Phone(ssrc=0xC), Phone(ssrc=0xE)
-    phones += [client, employee]
-    c = leg(workers, client, telephone_event_pt=96)
-    e = leg(workers, employee, near=c, telephone_event_pt=EVENT_PT)
-    workers.bridge(c, e)
-    workers.set_detection(e, events=True, swallow=frozenset("5"))
+    client, employee, _ = keyed_call(workers, phones, swallow="5")
     await workers.settled()
     heard = await asyncio.gather(press(employee, 5, 6), client.collect(quiet=0.3))
     passed = events_of(heard[1])
@@ -123,12 +131,7 @@ async def test_info_key_is_decided_by_the_owner_at_once_and_once_per_press(
         return key.digit == "9"
 
     workers.on_key_started = decide
-    client, employee = Phone(ssrc=0xC), Phone(ssrc=0xE)
-    phones += [client, employee]
-    c = leg(workers, client, telephone_event_pt=96)
-    e = leg(workers, employee, near=c, telephone_event_pt=EVENT_PT)
-    workers.bridge(c, e)
-    workers.set_detection(e, events=True, swallow=frozenset("1"))
+    client, employee, e = keyed_call(workers, phones, swallow="1")
     assert workers.info_key(e, "1", 100) is False  # the owner's answer, not the set's
     assert workers.info_key(e, "9", 100) is True
     assert [(k.stream, k.digit, k.source) for k in started] == [(e, "1", "info"),
