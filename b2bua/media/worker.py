@@ -85,7 +85,8 @@ class WorkerLink(asyncio.Protocol):
             else:
                 raise ValueError(f"unknown command {name!r}")
         except Exception as error:
-            log.warning("media command %s failed: %s", name, error, exc_info=True)
+            log.warning("media command %s failed: %s", name, error,
+                        exc_info=not isinstance(error, (KeyError, ValueError)))
             self.emit("error", f"{name}: {type(error).__name__}: {error}")
 
     def _reserve(self, count: int) -> list[int]:
