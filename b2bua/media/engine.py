@@ -111,6 +111,20 @@ def check_key(digit: str, duration_ms: int) -> None:
         raise ValueError(f"key duration {duration_ms} ms outside 40-8000 ms")
 
 
+def decide_swallow(handler: KeyStartHandler | None, started: KeyStarted,
+                   swallow: frozenset[str]) -> bool:
+    """Whether the key ``started`` is swallowed: the owner's ``handler`` says so, else (no
+    handler, or it answers None) the leg's ``swallow`` set; a failing handler passes the key."""
+    decision: bool | None = None
+    if handler is not None:
+        try:
+            decision = handler(started)
+        except Exception:
+            log.exception("key-start handler failed; key %s passed through", started.digit)
+            return False
+    return started.digit in swallow if decision is None else bool(decision)
+
+
 def notify(handler: Callable[[_Event], None] | None, event: _Event) -> None:
     """Hand ``event`` to the owner's ``handler``; a failing handler is logged, not raised."""
     if handler is None:
@@ -666,15 +680,7 @@ class MediaEngine:
     # -- events ---------------------------------------------------------------------------
 
     def _decide_swallow(self, started: KeyStarted, leg: Leg) -> bool:
-        handler = self.on_key_started
-        if handler is None:
-            return started.digit in leg.swallow
-        try:
-            decision = handler(started)
-        except Exception:
-            log.exception("key-start handler failed; key %s passed through", started.digit)
-            return False
-        return started.digit in leg.swallow if decision is None else bool(decision)
+        return decide_swallow(self.on_key_started, started, leg.swallow)
 
     def _key_finished(self, event: KeyEvent) -> None:
         notify(self.on_key, event)

@@ -11,10 +11,11 @@ What must be answered at once is answered here:
   batches) and numbers the stream itself; a stream is put in the worker of the stream it is
   ``near`` (the other legs of its call: relays and mixes work inside one process), else in the
   least loaded worker.
-- ``info_key`` answers from the leg's ``swallow`` set, which the worker also applies to keys
-  it detects until the service's own decision (``on_key_started``) comes back; when that
-  decision differs, the worker is told to revise it (a key passed meanwhile lost at most the
-  packets of one round trip, typically well under a millisecond).
+- a key the worker detects is swallowed by the leg's ``swallow`` set until the service's own
+  decision (``on_key_started``) comes back; when that decision differs, the worker is told to
+  revise it (a key passed meanwhile lost at most the packets of one round trip, typically
+  well under a millisecond). ``info_key`` is decided here at once and the worker takes that
+  decision.
 - ``collect_stats`` calls back when the worker replies.
 
 A worker that dies takes its streams with it: each is reported as an RTP timeout (the calls
@@ -32,6 +33,7 @@ import subprocess
 import sys
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, cast
 
@@ -43,6 +45,7 @@ from b2bua.media.engine import (
     StreamStats,
     check_key,
     check_ptime,
+    decide_swallow,
     notify,
 )
 from b2bua.media.keys import MERGE_WINDOW, KeyEvent, KeyStarted
@@ -186,6 +189,17 @@ class _Worker(asyncio.Protocol):
             self.ready.set_result(None)
 
 
+@dataclass(slots=True)
+class _Entry:
+    """What the service knows of one stream of a worker."""
+
+    worker: _Worker
+    port: int
+    swallow: frozenset[str] = frozenset()
+    recent: dict[str, tuple[float, str, bool]] = field(default_factory=dict)
+    """Digit -> when its last key started, by which way, the decision taken."""
+
+
 class MediaWorkers:
     """The media engine's control surface over ``processes`` worker processes."""
 
@@ -202,11 +216,7 @@ class MediaWorkers:
         self.rtp_timeout = rtp_timeout
         self._workers = [_Worker(self, i, r) for i, r in enumerate(split_ports(ports, processes))]
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._owner: dict[int, _Worker] = {}
-        self._ports: dict[int, int] = {}
-        self._swallow: dict[int, frozenset[str]] = {}
-        self._recent: dict[int, dict[str, tuple[float, str, bool]]] = {}
-        """Stream -> digit -> when its last key started here, by which way, the decision."""
+        self._streams: dict[int, _Entry] = {}
         self._recorders: dict[int, _Worker] = {}
         self._stats: dict[int, tuple[_Worker, Callable[[dict[int, StreamStats]], None]]] = {}
         self._ids = itertools.count(1)
@@ -234,7 +244,7 @@ class MediaWorkers:
     def close(self) -> None:
         for worker in self._workers:
             worker.stop()
-        self._owner.clear()
+        self._streams.clear()
 
     @property
     def processes(self) -> list[int]:
@@ -243,12 +253,13 @@ class MediaWorkers:
 
     @property
     def stream_count(self) -> int:
-        return len(self._owner)
+        return len(self._streams)
 
     # -- streams --------------------------------------------------------------------------
 
     def allocate(self, *, near: int | None = None) -> int:
-        worker = self._owner.get(near) if near is not None else None
+        entry = self._streams.get(near) if near is not None else None
+        worker = entry.worker if entry is not None else None
         if worker is None:
             ready = [w for w in self._workers if w.reserve]
             if not ready:
@@ -261,12 +272,11 @@ class MediaWorkers:
         worker.call("allocate", port=port, stream_id=stream_id)
         worker.refill()
         worker.streams.add(stream_id)
-        self._owner[stream_id] = worker
-        self._ports[stream_id] = port
+        self._streams[stream_id] = _Entry(worker, port)
         return stream_id
 
     def local_port(self, stream_id: int) -> int:
-        return self._ports[self._stream(stream_id)]
+        return self._entry(stream_id).port
 
     def configure(self, stream_id: int, *, remote: tuple[str, int] | None, codec: str = "PCMU",
                   payload_type: int | None = None, telephone_event_pt: int | None = None,
@@ -279,22 +289,19 @@ class MediaWorkers:
                    ptime_ms=ptime_ms, direction=direction, rtp_timeout=rtp_timeout)
 
     def release(self, stream_id: int) -> None:
-        worker = self._owner.pop(stream_id, None)
-        if worker is None:
+        entry = self._streams.pop(stream_id, None)
+        if entry is None:
             return
-        worker.streams.discard(stream_id)
-        del self._ports[stream_id]
-        self._swallow.pop(stream_id, None)
-        self._recent.pop(stream_id, None)
-        worker.call("release", stream_id)
+        entry.worker.streams.discard(stream_id)
+        entry.worker.call("release", stream_id)
 
     def collect_stats(self, stream_ids: Sequence[int],
                       done: Callable[[dict[int, StreamStats]], None]) -> None:
         by_worker: dict[_Worker, list[int]] = {}
         for stream_id in stream_ids:
-            worker = self._owner.get(stream_id)
-            if worker is not None:
-                by_worker.setdefault(worker, []).append(stream_id)
+            entry = self._streams.get(stream_id)
+            if entry is not None:
+                by_worker.setdefault(entry.worker, []).append(stream_id)
         if not by_worker:
             done({})
             return
@@ -355,11 +362,11 @@ class MediaWorkers:
                       swallow: frozenset[str] = frozenset()) -> None:
         self._call(stream_id, "set_detection", stream_id, inband=inband, events=events,
                    swallow=swallow)
-        self._swallow[stream_id] = swallow
+        self._streams[stream_id].swallow = swallow
 
     def info_key(self, stream_id: int, digit: str, duration_ms: int = 160) -> bool:
-        self._stream(stream_id)
-        decision = self._decide(KeyStarted(stream_id, digit, "info", self.loop.time()))
+        decision = self._decide(self._entry(stream_id),
+                                KeyStarted(stream_id, digit, "info", self.loop.time()))
         self._call(stream_id, "info_key", stream_id, digit, duration_ms, decided=decision)
         return decision
 
@@ -379,20 +386,21 @@ class MediaWorkers:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _stream(self, stream_id: int) -> int:
-        if stream_id not in self._owner:
-            raise KeyError(f"no media stream {stream_id}")
-        return stream_id
+    def _entry(self, stream_id: int) -> _Entry:
+        try:
+            return self._streams[stream_id]
+        except KeyError:
+            raise KeyError(f"no media stream {stream_id}") from None
 
     def _together(self, first: int, *others: int) -> _Worker:
-        worker = self._owner[self._stream(first)]
+        worker = self._entry(first).worker
         for other in others:
-            if self._owner[self._stream(other)] is not worker:
+            if self._entry(other).worker is not worker:
                 raise ValueError(f"media streams {first} and {other} are in different workers")
         return worker
 
     def _call(self, stream_id: int, name: str, *args: Any, **kwargs: Any) -> None:
-        self._owner[self._stream(stream_id)].call(name, *args, **kwargs)
+        self._entry(stream_id).worker.call(name, *args, **kwargs)
 
     def event(self, worker: _Worker, message: Message) -> None:
         """A message from ``worker``."""
@@ -417,33 +425,24 @@ class MediaWorkers:
             log.warning("media worker %d sent unknown %r", worker.index, kind)
 
     def _key_started(self, worker: _Worker, event: KeyStarted) -> None:
-        if event.stream not in self._owner:
+        entry = self._streams.get(event.stream)
+        if entry is None:
             return  # released meanwhile
-        applied = event.digit in self._swallow.get(event.stream, frozenset())
-        decision = self._decide(event)
-        if decision != applied:
+        decision = self._decide(entry, event)
+        if decision != (event.digit in entry.swallow):
             worker.call("revise_swallow", event.stream, event.digit, decision)
 
-    def _decide(self, event: KeyStarted) -> bool:
+    def _decide(self, entry: _Entry, event: KeyStarted) -> bool:
         """The owner's swallow decision for a key start (which runs what the key starts); a
         start of the same digit on the same stream by another way within one press (INFO and
         RFC 4733 reporting it together) gets the decision already taken."""
         now = self.loop.time()
-        recent = self._recent.setdefault(event.stream, {})
-        seen = recent.get(event.digit)
+        seen = entry.recent.get(event.digit)
         if seen is not None and seen[1] != event.source and now - seen[0] <= MERGE_WINDOW:
             return seen[2]
-        decision: bool | None = None
-        if self.on_key_started is not None:
-            try:
-                decision = self.on_key_started(event)
-            except Exception:
-                log.exception("key-start handler failed; key %s passed through", event.digit)
-                decision = False
-        if decision is None:
-            decision = event.digit in self._swallow.get(event.stream, frozenset())
-        recent[event.digit] = (now, event.source, bool(decision))
-        return bool(decision)
+        decision = decide_swallow(self.on_key_started, event, entry.swallow)
+        entry.recent[event.digit] = (now, event.source, decision)
+        return decision
 
     def worker_lost(self, worker: _Worker) -> None:
         """The worker died: end its streams' calls, start a new one on its port range."""
@@ -455,9 +454,7 @@ class MediaWorkers:
         worker.streams.clear()
         worker.reserve.clear()
         for stream_id in lost:
-            del self._owner[stream_id], self._ports[stream_id]
-            self._swallow.pop(stream_id, None)
-            self._recent.pop(stream_id, None)
+            del self._streams[stream_id]
         for recorder_id in [r for r, w in self._recorders.items() if w is worker]:
             del self._recorders[recorder_id]
         for request, (asker, callback) in list(self._stats.items()):
