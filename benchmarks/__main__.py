@@ -70,6 +70,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="record the B2BUA with py-spy during every rate step")
 
 
+def _workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--workers", type=int, default=0,
+                        help="media worker processes of the B2BUA (default 0: in its process)")
+
+
 def _add_commands(commands: Any) -> None:
     reg = commands.add_parser("register", help="registration storm")
     _common(reg)
@@ -88,8 +93,7 @@ def _add_commands(commands: Any) -> None:
     cal.add_argument("--employees", type=int, default=calls.CallsSettings.employees,
                      help="one per concurrent call at least (an employee in a call is busy)")
     cal.add_argument("--max-steps", type=int, default=calls.CallsSettings.max_steps)
-    cal.add_argument("--workers", type=int, default=0,
-                     help="media worker processes of the B2BUA (default 0: in its process)")
+    _workers(cal)
 
     med = commands.add_parser("media", help="concurrent calls relaying G.711 both ways")
     _common(med)
@@ -98,8 +102,7 @@ def _add_commands(commands: Any) -> None:
     med.add_argument("--window-seconds", type=float, default=media.MediaSettings.window_seconds)
     med.add_argument("--no-inband", action="store_true",
                      help="turn in-band key detection off (default: on, as in the product)")
-    med.add_argument("--workers", type=int, default=0,
-                     help="media worker processes of the B2BUA (default 0: in its process)")
+    _workers(med)
 
     so = commands.add_parser("soak", help="RSS over a long run with media")
     _common(so)
@@ -107,8 +110,7 @@ def _add_commands(commands: Any) -> None:
     so.add_argument("--rate", type=float, default=soak.SoakSettings.rate,
                     help="calls per second")
     so.add_argument("--hold-seconds", type=float, default=soak.SoakSettings.hold_seconds)
-    so.add_argument("--workers", type=int, default=0,
-                    help="media worker processes of the B2BUA (default 0: in its process)")
+    _workers(so)
 
     ke = commands.add_parser("keys", help="keys sent by phones: every one detected, none extra")
     _common(ke)

@@ -22,7 +22,7 @@ from benchmarks.load import procfs
 from benchmarks.load.bench import Options, bench
 from benchmarks.load.office import OfficeSpec, free_udp_port
 from benchmarks.load.profile import PySpy, print_summary
-from benchmarks.load.report import say, write_json
+from benchmarks.load.report import run_name, say, write_json
 from benchmarks.load.sipp import SippProcess
 from benchmarks.load.stats import RateSearch
 from benchmarks.load.steps import MAX_FAILED, StepResult, plot_steps, print_steps, run_step, search
@@ -115,14 +115,12 @@ def verdict(settings: CallsSettings, steps: list[dict[str, Any]], best: float,
 
 def main(options: Options, settings: CallsSettings) -> dict[str, Any]:
     data = run(options, settings)
+    name = run_name("calls", settings.workers)
     data["plot"] = plot_steps(
-        data, options.results_dir,
-        f"calls-workers{settings.workers}" if settings.workers else "calls", "calls",
-        "setup INVITE→200",
+        data, options.results_dir, name, "calls", "setup INVITE→200",
         f"Calls without media through one B2BUA process: "
         f"{data['verdict']['highest_rate_held']:.0f} calls/s held (< 0.5 % failed; "
         f"target {TARGET_RATE})")
-    name = f"calls-workers{settings.workers}" if settings.workers else "calls"
     path = write_json(name, data, options.results_dir, options.describe_source())
     say(f"wrote {path} and {data['plot']}")
     return data

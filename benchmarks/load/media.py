@@ -36,7 +36,7 @@ from benchmarks.load.office import B2buaProcess, OfficeSpec, company_number, fre
 from benchmarks.load.pcap import SPEECH_PCAP, SPEECH_SECONDS, ensure_captures
 from benchmarks.load.probe import PortSink, ProbeFigures, RtpProbe
 from benchmarks.load.profile import PySpy, print_summary
-from benchmarks.load.report import figure_path, pyplot, say, table, write_json
+from benchmarks.load.report import figure_path, pyplot, run_name, say, table, write_json
 from benchmarks.load.sipp import SippProcess
 from benchmarks.load.stats import ratio, summarize
 
@@ -403,8 +403,7 @@ def plot(data: dict[str, Any], directory: Path) -> str:
                     f"(extrapolated from {verdict.get('largest_held_calls', 0)}), added p99 "
                     f"{verdict.get('added_p99_ms', math.nan):.2f} ms")
     figure.tight_layout()
-    workers = data.get("workers", 0)
-    path = figure_path(f"media-workers{workers}" if workers else "media", directory)
+    path = figure_path(run_name("media", data["settings"]["workers"]), directory)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return str(path)
@@ -412,9 +411,8 @@ def plot(data: dict[str, Any], directory: Path) -> str:
 
 def main(options: Options, settings: MediaSettings) -> dict[str, Any]:
     data = run(options, settings)
-    data["workers"] = settings.workers
     data["plot"] = plot(data, options.results_dir)
-    name = f"media-workers{settings.workers}" if settings.workers else "media"
-    path = write_json(name, data, options.results_dir, options.describe_source())
+    path = write_json(run_name("media", settings.workers), data, options.results_dir,
+                      options.describe_source())
     say(f"wrote {path} and {data['plot']}")
     return data

@@ -104,6 +104,11 @@ def write_json(command: str, data: dict[str, Any], directory: Path = RESULTS,
     return path
 
 
+def run_name(command: str, workers: int) -> str:
+    """How a run's results are named: the command, and the media workers when there were."""
+    return f"{command}-workers{workers}" if workers else command
+
+
 def figure_path(command: str, directory: Path = RESULTS) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     return result_path(command, "png", directory)

@@ -22,7 +22,7 @@ from benchmarks.load.media import CLIENT_MEDIA_PORT, RTP_PORTS
 from benchmarks.load.office import OfficeSpec, free_udp_port
 from benchmarks.load.pcap import SPEECH_PCAP, SPEECH_SECONDS, ensure_captures
 from benchmarks.load.probe import PortSink
-from benchmarks.load.report import figure_path, pyplot, say, table, write_json
+from benchmarks.load.report import figure_path, pyplot, run_name, say, table, write_json
 from benchmarks.load.sipp import SippProcess
 from benchmarks.load.stats import ratio, slope
 
@@ -185,7 +185,7 @@ def plot(data: dict[str, Any], directory: Path) -> str:
                     f"media for {settings['minutes']:g} min: RSS "
                     f"{verdict['after_warmup_mib']:+.1f} MiB after warm-up")
     figure.tight_layout()
-    path = figure_path(_name(data["settings"]["workers"]), directory)
+    path = figure_path(run_name("soak", data["settings"]["workers"]), directory)
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return str(path)
@@ -194,11 +194,7 @@ def plot(data: dict[str, Any], directory: Path) -> str:
 def main(options: Options, settings: SoakSettings) -> dict[str, Any]:
     data = run(options, settings)
     data["plot"] = plot(data, options.results_dir)
-    path = write_json(_name(settings.workers), data, options.results_dir,
+    path = write_json(run_name("soak", settings.workers), data, options.results_dir,
                       options.describe_source())
     say(f"wrote {path} and {data['plot']}")
     return data
-
-
-def _name(workers: int) -> str:
-    return f"soak-workers{workers}" if workers else "soak"
