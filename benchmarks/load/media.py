@@ -189,7 +189,7 @@ def measure_window(path: str, calls: int, answered: int, settings: MediaSettings
         path=path, calls=calls, answered=answered, window_seconds=window,
         b2bua_cpu_seconds=service.seconds if path == "b2bua" else math.nan,
         generator_cpu_seconds=generator.seconds,
-        b2bua_rss_kib=sum(procfs.rss_kib(pid) for pid in processes),
+        b2bua_rss_kib=procfs.total_rss_kib(processes),
         rtp_drops=procfs.udp_drops(ports) - drops if path == "b2bua" else 0,
         phone_drops=procfs.udp_drops(echo_ports) - echo_drops,
         machine_core_pct=machine.core_pct,
@@ -240,7 +240,7 @@ def run(options: Options, settings: MediaSettings) -> dict[str, Any]:
                             media_port=free_udp_port(), args=["-rtp_echo"]).start()
         try:
             b.register(b2bua.address, employees, f"127.0.0.1:{phone.port}")
-            idle_rss = sum(procfs.rss_kib(pid) for pid in procfs.tree(b2bua.pid))
+            idle_rss = procfs.total_rss_kib(procfs.tree(b2bua.pid))
             for calls in settings.counts:
                 for path in ("b2bua", "direct"):
                     say(f"{calls} calls with media, {path}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,15 +139,24 @@ def tree(pid: int) -> list[int]:
     return [pid, *children(pid)]
 
 
-def total_cpu(pids: Iterable[int]) -> float:
-    """CPU seconds of these processes and their threads (processes gone count 0)."""
+def _summed(pids: Iterable[int], read: Callable[[int], float]) -> float:
+    """``read`` of each process added up (processes gone count 0)."""
     total = 0.0
     for pid in pids:
         try:
-            total += cpu_times(pid).total
+            total += read(pid)
         except (FileNotFoundError, ProcessLookupError, ValueError):
             continue
     return total
+
+
+def total_cpu(pids: Iterable[int]) -> float:
+    """CPU seconds of these processes and their threads (processes gone count 0)."""
+    return _summed(pids, lambda pid: cpu_times(pid).total)
+
+
+def total_rss_kib(pids: Iterable[int]) -> int:
+    return int(_summed(pids, rss_kib))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +172,6 @@ def sample(pid: int) -> Sample:
     """The process and its children (a service's media workers) together."""
     pids = tree(pid)
     return Sample(time.monotonic(), total_cpu(pids), total_rss_kib(pids))
-
-
-def total_rss_kib(pids: Iterable[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            total += rss_kib(pid)
-        except (FileNotFoundError, ProcessLookupError, ValueError):
-            continue
-    return total
 
 
 class Sampler:
