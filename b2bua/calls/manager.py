@@ -19,7 +19,7 @@ from b2bua.calls.call import Call, CallState
 from b2bua.calls.leg import Leg, LegOwner, LegState, ResponseHandler
 from b2bua.calls.media import CallMedia
 from b2bua.calls.offers import OfferRelay
-from b2bua.calls.report import CallReport, ReportWriter
+from b2bua.calls.report import REPORT_DELAY, CallReport, ReportWriter
 from b2bua.calls.ringing import Target
 from b2bua.calls.router import Router
 from b2bua.calls.scenario import Scenarios
@@ -98,7 +98,7 @@ class CallManager:
         self.media.on_release = self._forget_stream
         self.offers = OfferRelay(self.media)
         self.router = Router(config, store)
-        self.reports = ReportWriter(store, loop.call_soon)
+        self.reports = ReportWriter(store, lambda flush: loop.call_later(REPORT_DELAY, flush))
         self.timers = SessionTimers(self)
         self.options: CallFeatures = _NoFeatures()
         self.scenarios = Scenarios(self)

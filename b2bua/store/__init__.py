@@ -11,6 +11,7 @@ from b2bua.store.base import (
 )
 from b2bua.store.numbers import normalize_number, number_or_none
 from b2bua.store.records import (
+    CALL_UPDATABLE_FIELDS,
     Binding,
     BlacklistEntry,
     CallDetail,
@@ -26,6 +27,7 @@ from b2bua.store.records import (
 from b2bua.store.sqlite import STORE_FILE_NAME, SqliteStore, open_store, store_path
 
 __all__ = [
+    "CALL_UPDATABLE_FIELDS",
     "STORE_FILE_NAME",
     "Binding",
     "BlacklistEntry",

@@ -82,6 +82,7 @@ async def answered(service: Any, headers: str = "") -> tuple[
 
 
 def the_call(service: Any) -> Any:
+    service.calls.reports.flush()  # what the report has queued (committed within 50 ms)
     [detail] = service.store.list_calls(limit=2)
     return detail
 
@@ -201,6 +202,36 @@ async def test_an_ended_call_is_freed_once_its_transactions_end(service: Any) ->
         await asyncio.sleep(0.05)
         assert call() is None
         assert [leg() for leg in legs] == [None, None]
+    finally:
+        gc.enable()
+
+
+async def test_an_ended_call_is_freed_while_its_transactions_linger(service: Any) -> None:
+    """Transactions outlive a call by up to 32 s (Timers J, L, M); what they keep of it then is
+    the phone's leg with its dialog and INVITE (to acknowledge a repeated 2xx), never the call,
+    the client's leg or anyone's session descriptions: at hundreds of calls a second those
+    32 s used to hold every call's whole object graph."""
+    client, phone, ok, _offered = await answered(service)
+    [live] = service.calls.calls.values()
+    call = weakref.ref(live)
+    client_leg, phone_leg = (weakref.ref(leg) for leg in live.legs())
+    del live
+    gc.collect()
+    gc.disable()
+    try:
+        await in_dialog(client, ok, "BYE", 2)
+        await client.receive("200")
+        await phone.reply(await phone.receive("BYE"), 200, "OK")
+        await until(lambda: not service.calls.calls)
+        await asyncio.sleep(0.05)
+        layer = service.core.layer  # the INVITEs' transactions still linger
+        assert {t.method for t in layer.server.values()} >= {"INVITE"}
+        assert {t.method for t in layer.client.values()} >= {"INVITE"}
+        assert call() is None and client_leg() is None
+        leg = phone_leg()
+        assert leg is not None and leg.dialog is not None and leg.invite is not None
+        assert (leg.session, leg.remote_sdp, leg.local_sdp, leg.remote_offer, leg.our_offer,
+                leg.media) == (None,) * 6
     finally:
         gc.enable()
 
