@@ -451,4 +451,11 @@ class Leg:
         full garbage collection. What still arrives (a 487, an answer crossing a CANCEL) the
         leg handles alone."""
         self.owner = owner
+        if self.server_transaction is not None:
+            self.server_transaction.user = None  # a late CANCEL or a lost ACK is nothing to us
         self.server_transaction = self.client_transaction = None
+        # An INVITE transaction lingers for 32 s after a 2xx and still reaches this leg: what
+        # it may need then is the dialog and the INVITE (to acknowledge a 2xx again), not the
+        # session descriptions, the bulk of a leg.
+        self.session = self.media = None
+        self.remote_offer = self.remote_sdp = self.our_offer = self.local_sdp = None
