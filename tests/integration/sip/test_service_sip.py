@@ -82,6 +82,31 @@ async def test_options_answered_with_capabilities(service: Any) -> None:
     assert reply.to.tag
 
 
+async def test_a_burst_queued_while_the_service_is_busy_is_all_answered(service: Any) -> None:
+    """1,000 requests arrive while the event loop is held up (a busy turn, a collection):
+    the SIP socket's enlarged receive buffer keeps them all (the kernel's usual 208 KiB
+    holds about 150 of these), and each gets its answer."""
+    phone = udp(service)
+    phone.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    phone.sock.setblocking(True)
+    count = 1000
+    for n in range(count):  # the loop cannot run meanwhile: the service reads nothing yet
+        phone.sock.sendto(phone.request("OPTIONS", "probe", call_id=f"burst-{n}", cseq=1),
+                          phone.server)
+    phone.sock.setblocking(False)
+    loop = asyncio.get_running_loop()
+    answered: set[str] = set()
+    try:
+        while len(answered) < count:
+            reply = parse_message(await asyncio.wait_for(loop.sock_recv(phone.sock, 65535), 3))
+            assert isinstance(reply, Response) and reply.status == 200
+            answered.add(reply.call_id)
+    except TimeoutError:
+        pass
+    phone.close()
+    assert len(answered) == count
+
+
 async def test_malformed_request_gets_400_naming_fault_and_service_continues(
     service: Any,
 ) -> None:
