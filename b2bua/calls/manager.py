@@ -301,9 +301,17 @@ class CallManager:
             handler(self, event)
 
     def _on_response(self, event: ResponseReceived) -> None:
-        handler: ResponseHandler | None = event.transaction.user
-        if handler is not None:
-            handler(event.response)
+        transaction = event.transaction
+        handler: ResponseHandler | None = transaction.user
+        if handler is None:
+            return
+        status = event.response.status
+        if status >= 300 or (status >= 200 and not transaction.is_invite):
+            # Final: the transaction lingers (up to 32 s) but passes nothing up any more, so
+            # it need not keep the handler, nor the leg behind it. (After a 2xx to an INVITE
+            # it still passes up retransmitted 2xx, each to be acknowledged.)
+            transaction.user = None
+        handler(event.response)
 
     def _on_failure(self, event: TransactionTimeout | TransportFailure) -> None:
         transaction = event.transaction

@@ -89,11 +89,19 @@ def api(service: Any, method: str, path: str, body: Any = None) -> Any:
         else raw
 
 
+def reported_calls(service: Any, limit: int) -> list[Any]:
+    """The newest calls of the report, with what the service has queued for it written first
+    (it commits every 50 ms)."""
+    service.calls.reports.flush()
+    return list(service.store.list_calls(limit=limit))
+
+
 def report(service: Any, call_id: str | None = None) -> Any:
     """The newest call of the report (or the one with `call_id`)."""
     if call_id is not None:
+        service.calls.reports.flush()
         return service.store.get_call(call_id)
-    calls = service.store.list_calls(limit=1)
+    calls = reported_calls(service, 1)
     return calls[0] if calls else None
 
 

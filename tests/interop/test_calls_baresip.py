@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from testbed.audio import read_wav, tone_level, write_tone
 from testbed.baresip import Account, Baresip
+from testbed.calls import reported_calls
 from testbed.office import PASSWORDS
 
 pytestmark = pytest.mark.interop
@@ -40,7 +41,7 @@ async def test_internal_call_carries_the_callers_tone(service: Any, tmp_path: Pa
     finally:
         await caller.stop()
         await callee.stop()
-    [record] = service.store.list_calls(limit=5)
+    [record] = reported_calls(service, 5)
     call = record.call
     assert (call.direction, call.caller_number, call.called_number) == ("internal", "102", "103")
     assert call.disposition == "answered" and call.hangup_side == "caller"
@@ -75,6 +76,6 @@ async def test_employee_calls_out_through_the_trunk(start_office: Any, tmp_path:
     invite = result.messages.split("INVITE sip:", 1)[1]
     assert invite.startswith("+79990001122@127.0.0.1:")
     assert '<sip:+74957000000@' in invite.split("\n\n", 1)[0]  # presented number
-    [record] = service.store.list_calls(limit=5)
+    [record] = reported_calls(service, 5)
     assert (record.call.direction, record.call.employee) == ("outbound", "101")
     assert record.call.disposition == "answered"

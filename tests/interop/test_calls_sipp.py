@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from testbed.calls import reported_calls
 from testbed.phones import sipp_phone
 from testbed.sipp import PCAPS, Sipp
 
@@ -29,7 +30,7 @@ def client(tmp_path: Path, service: Any, scenario: str, dialed: str, *args: str)
 
 
 def the_call(service: Any) -> Any:
-    calls = service.store.list_calls(limit=5)
+    calls = reported_calls(service, 5)
     assert len(calls) == 1, calls
     return calls[0]
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 from testbed.baresip import Account, Baresip
+from testbed.calls import reported_calls
 from testbed.office import PASSWORDS
 from testbed.sipp import PCAPS, Sipp
 
@@ -35,7 +36,7 @@ def client_call(tmp_path: Path, service: Any, talk_ms: int) -> Sipp:
 
 
 def keys_seen(service: Any) -> list[tuple[str, tuple[str, ...]]]:
-    [detail] = service.store.list_calls(limit=2)
+    [detail] = reported_calls(service, 2)
     return [(e.detail["digit"], tuple(e.detail["sources"])) for e in detail.events
             if e.kind == "key"]
 

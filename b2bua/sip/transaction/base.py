@@ -89,8 +89,8 @@ Handler = Callable[[Any, float, Message | None], None]
 class Transaction:
     """Common machinery. `timers` maps each running timer's input to its schedule number.
     `user` is the transaction user's own slot (its response handler, the leg an INVITE made):
-    it lives as long as the transaction can still report to it (until the transaction
-    lingers, except in Accepted), with nothing to clean up when the core forgets it."""
+    it lives exactly as long as the transaction (unless the user lets go of it sooner), with
+    nothing to clean up when the core forgets it."""
 
     __slots__ = ("_context", "_immediate", "_lean", "branch", "interval", "is_invite", "key",
                  "method", "peer", "reliable", "request", "state", "table", "timers", "user")
@@ -140,8 +140,6 @@ class Transaction:
         bytes it may have to send again, let go of the rest."""
         self._lean = True
         self.request = lean_copy(self.request)
-        if self.state is not State.ACCEPTED:
-            self.user = None  # from now on nothing goes up to the transaction user
 
     def on_timer(self, name: str, now: float) -> None:
         self.handle(Input(name), now)

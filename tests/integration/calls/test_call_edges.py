@@ -13,7 +13,7 @@ import weakref
 from typing import Any
 
 import pytest
-from testbed.calls import until
+from testbed.calls import reported_calls, until
 from testbed.office import PASSWORDS
 from testbed.scripted import ScriptedPhone, sdp
 
@@ -82,8 +82,7 @@ async def answered(service: Any, headers: str = "") -> tuple[
 
 
 def the_call(service: Any) -> Any:
-    service.calls.reports.flush()  # what the report has queued (committed within 50 ms)
-    [detail] = service.store.list_calls(limit=2)
+    [detail] = reported_calls(service, 2)
     return detail
 
 
@@ -232,6 +231,33 @@ async def test_an_ended_call_is_freed_while_its_transactions_linger(service: Any
         assert leg is not None and leg.dialog is not None and leg.invite is not None
         assert (leg.session, leg.remote_sdp, leg.local_sdp, leg.remote_offer, leg.our_offer,
                 leg.media) == (None,) * 6
+    finally:
+        gc.enable()
+
+
+async def test_a_refused_leg_is_freed_while_its_invite_lingers(service: Any) -> None:
+    """A phone that answers 486 leaves an INVITE transaction waiting 32 s for retransmissions
+    (Timer D); the leg it created is let go at once, its final answer taken (and that answer
+    still reaches the call: the client gets the 486)."""
+    client, phone = await phones(service)
+    await invite(client)
+    offered = await phone.receive("INVITE")
+    [live] = service.calls.calls.values()
+    assert live.ringing is not None
+    [ringing] = live.ringing.legs
+    refused = weakref.ref(ringing)
+    del live, ringing
+    gc.collect()
+    gc.disable()
+    try:
+        await phone.reply(offered, 486, "Busy Here", tag="p1")
+        assert (await client.receive("486")).status == 486
+        await phone.receive("ACK")
+        await until(lambda: not service.calls.calls)
+        await asyncio.sleep(0.05)
+        assert any(t.method == "INVITE" and t.state == "COMPLETED"
+                   for t in service.core.layer.client.values())
+        assert refused() is None
     finally:
         gc.enable()
 

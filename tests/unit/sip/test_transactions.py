@@ -404,24 +404,3 @@ def test_lingering_transactions_keep_only_what_identifies_them() -> None:
     assert "Max-Forwards" not in lean.headers
     assert original.headers.get("Max-Forwards") == "70"  # the TU's copy is untouched
 
-
-def test_lingering_transactions_let_go_of_their_user_unless_it_can_still_hear() -> None:
-    """Completed and Confirmed absorb what comes: their transaction user is dropped. An INVITE
-    client transaction Accepted after a 2xx still passes 2xx retransmissions up (each needs an
-    ACK from the TU), so it keeps its user for Timer M."""
-    bye, _layer = client("BYE")
-    bye.user = "handler"
-    bye.handle(Input.RESPONSE_2XX, 0.1, response_to(bye.request, 200))
-    assert bye.state is State.COMPLETED and bye.user is None
-    rejected, _layer = client()
-    rejected.user = "handler"
-    rejected.handle(Input.RESPONSE_300_699, 0.1, response_to(rejected.request, 486))
-    assert rejected.state is State.COMPLETED and rejected.user is None
-    answered, _layer = client()
-    answered.user = "handler"
-    answered.handle(Input.RESPONSE_2XX, 0.1, response_to(answered.request, 200))
-    assert answered.state is State.ACCEPTED and answered.user == "handler"
-    refused, _layer = server()
-    refused.user = "leg"
-    refused.respond(response_to(refused.request, 486), 0.1)
-    assert refused.state is State.COMPLETED and refused.user is None
