@@ -28,7 +28,7 @@ TCP_IDLE_TIMEOUT = 600.0
 UDP_RECEIVE_BUFFER = 4 << 20
 """Bytes of datagrams the SIP socket can queue while the loop is busy (the kernel's usual
 208 KiB is about 150 requests: 50 ms of work at 400 calls/s, then SIPp saw drops and
-retransmissions; every SIP server raises it)."""
+retransmissions; SIP servers commonly raise it)."""
 
 
 def enlarge_receive_buffer(sock: Any, size: int) -> int:
