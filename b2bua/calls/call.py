@@ -319,17 +319,19 @@ class Call:
 
     def _media_summary(self) -> None:
         """RTP counters of every leg that had a stream, into the report."""
-        legs = {leg.stream: leg for leg in self.legs() if leg.stream is not None}
+        # What the legs say is taken now: the counters may come back later (from a media
+        # worker), when the legs have let go of their session state.
+        legs = {leg.stream: (str(leg.extra.get("side", leg.role)), leg.role,
+                             leg.media.codec if leg.media else None)
+                for leg in self.legs() if leg.stream is not None}
         report = self.report
 
         def write(found: dict[int, StreamStats]) -> None:
             streams: dict[str, dict[str, object]] = {}
             for stream, stats in found.items():
-                leg = legs[stream]
-                streams[str(leg.extra.get("side", leg.role))] = {
-                    "role": leg.role, "port": stats.local_port, "received": stats.received,
-                    "sent": stats.sent, "codec": leg.media.codec if leg.media else None,
-                }
+                side, role, codec = legs[stream]
+                streams[side] = {"role": role, "port": stats.local_port,
+                                 "received": stats.received, "sent": stats.sent, "codec": codec}
             if streams:
                 report.event("media", **streams)
 

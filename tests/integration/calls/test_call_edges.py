@@ -284,6 +284,8 @@ async def test_a_call_through_media_workers(start_office: Any) -> None:
     media = await until(lambda: [e.detail for e in the_call(service).events
                                  if e.kind == "media"])
     assert {side["port"] for side in media[0].values()} == set(ports)
+    # the counters come back after the legs let go of their session: the codec is still told
+    assert {side["codec"] for side in media[0].values()} == {"PCMU"}
     await service.stop()
     for pid in processes:
         with pytest.raises(ProcessLookupError):
