@@ -31,10 +31,15 @@ UDP_RECEIVE_BUFFER = 4 << 20
 retransmissions; SIP servers commonly raise it)."""
 
 
+SO_RCVBUFFORCE: int | None = getattr(socket, "SO_RCVBUFFORCE",
+                                     33 if sys.platform == "linux" else None)
+"""Python's socket module does not name it; its number on Linux (asm-generic/socket.h)."""
+
+
 def enlarge_receive_buffer(sock: Any, size: int) -> int:
     """Ask for a receive buffer of ``size`` bytes (past ``net.core.rmem_max`` when the process
     may: SO_RCVBUFFORCE needs CAP_NET_ADMIN); answers the size granted."""
-    for option in (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF):
+    for option in (SO_RCVBUFFORCE, socket.SO_RCVBUF):
         if option is None:
             continue
         try:
