@@ -54,6 +54,9 @@ def service_metrics(service: Service) -> dict[str, float]:
         values["b2bua_sip_messages_received_total"] = stats["received"]
         values["b2bua_sip_malformed_total"] = stats["malformed"]
         values["b2bua_sip_retransmissions_absorbed_total"] = stats["retransmissions_absorbed"]
+    drops = service.transport.udp_drops if service.transport is not None else None
+    if drops is not None:
+        values["b2bua_sip_udp_drops_total"] = drops
     if service.engine is not None:
         values["b2bua_media_streams"] = service.engine.stream_count
     if isinstance(service.engine, MediaWorkers):

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import socket
+import struct
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,23 @@ retransmissions; SIP servers commonly raise it)."""
 SO_RCVBUFFORCE: int | None = getattr(socket, "SO_RCVBUFFORCE",
                                      33 if sys.platform == "linux" else None)
 """Python's socket module does not name it; its number on Linux (asm-generic/socket.h)."""
+
+
+SO_MEMINFO: int | None = getattr(socket, "SO_MEMINFO", 55 if sys.platform == "linux" else None)
+_MEMINFO = struct.Struct("9I")  # SK_MEMINFO_*: the drop counter is the ninth
+
+
+def receive_drops(sock: Any) -> int | None:
+    """Datagrams the kernel dropped for ``sock`` because its receive buffer was full (None
+    where the kernel does not tell)."""
+    if SO_MEMINFO is None:
+        return None
+    try:
+        drops: int = _MEMINFO.unpack(sock.getsockopt(socket.SOL_SOCKET, SO_MEMINFO,
+                                                     _MEMINFO.size))[8]
+    except OSError:
+        return None
+    return drops
 
 
 def enlarge_receive_buffer(sock: Any, size: int) -> int:
@@ -81,6 +99,13 @@ class SipTransport:
                         UDP_RECEIVE_BUFFER)
         sockname = transport.get_extra_info("sockname")
         return sockname[0], sockname[1]
+
+    @property
+    def udp_drops(self) -> int | None:
+        """Requests the kernel dropped before we could read them (receive buffer full)."""
+        if self._udp is None:
+            return None
+        return receive_drops(self._udp.get_extra_info("socket"))
 
     async def listen_tcp(self, host: str, port: int) -> tuple[str, int]:
         server = await self._loop.create_server(

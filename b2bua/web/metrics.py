@@ -34,6 +34,7 @@ HELP: dict[str, str] = {
     "b2bua_registrations_active": "Registered devices (unexpired bindings).",
     "b2bua_sip_messages_received_total": "SIP messages received.",
     "b2bua_sip_messages_sent_total": "SIP messages sent.",
+    "b2bua_sip_udp_drops_total": "SIP datagrams the kernel dropped: the receive buffer was full.",
     "b2bua_rtp_packets_relayed_total": "RTP packets relayed between legs.",
     "b2bua_keys_detected_total": "Keys detected on employees' legs.",
     "b2bua_options_total": "In-call options performed.",

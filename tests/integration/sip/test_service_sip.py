@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from testbed.office import PASSWORDS
 
+from b2bua.app.live import service_metrics
 from b2bua.net.sip_transport import UDP_RECEIVE_BUFFER
 from b2bua.sip.auth import authorization, choose_challenge
 from b2bua.sip.message import Response
@@ -110,6 +111,29 @@ async def test_a_burst_queued_while_the_service_is_busy_is_all_answered(service:
         pass
     phone.close()
     assert len(answered) == count
+
+
+async def test_requests_dropped_on_a_full_buffer_are_counted(service: Any) -> None:
+    """What the kernel drops before the service can read it shows in /metrics; the service
+    goes on answering."""
+    sock = service.transport._udp.get_extra_info("socket")
+    before = service_metrics(service)["b2bua_sip_udp_drops_total"]
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a few datagrams, no more
+    phone = udp(service)
+    for n in range(100):  # the loop cannot run meanwhile: the service reads nothing yet
+        phone.sock.sendto(phone.request("OPTIONS", "probe", call_id=f"flood-{n}", cseq=1),
+                          phone.server)
+    dropped = service_metrics(service)["b2bua_sip_udp_drops_total"] - before
+    assert 50 <= dropped < 100
+    await asyncio.sleep(0.2)  # the service reads what was kept and answers it
+    while True:
+        try:
+            phone.sock.recv(65535)
+        except BlockingIOError:
+            break
+    reply = await phone.exchange(phone.request("OPTIONS", "probe", call_id="after", cseq=1))
+    phone.close()
+    assert reply.status == 200
 
 
 async def test_malformed_request_gets_400_naming_fault_and_service_continues(
