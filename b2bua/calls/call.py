@@ -321,8 +321,8 @@ class Call:
         """RTP counters of every leg that had a stream, into the report."""
         # What the legs say is taken now: the counters may come back later (from a media
         # worker), when the legs have let go of their session state.
-        legs = {leg.stream: (str(leg.extra.get("side", leg.role)), leg.role,
-                             leg.media.codec if leg.media else None)
+        media = self.manager.media
+        legs = {leg.stream: (str(leg.extra.get("side", leg.role)), leg.role, media.codec(leg))
                 for leg in self.legs() if leg.stream is not None}
         report = self.report
 
