@@ -8,8 +8,10 @@ cuts a byte stream back into message lists.
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import struct
+from collections.abc import Callable
 from typing import Any, Final
 
 HEADER: Final = struct.Struct(">I")
@@ -53,3 +55,27 @@ class Frames:
             start = end
         del buffer[:start]
         return done
+
+
+class Outbox:
+    """The messages one loop turn produced, written as one frame when the turn ends.
+
+    ``soon`` schedules a callback for the end of the turn (the loop's ``call_soon``);
+    ``transport`` is the pipe, None while there is none (what is put then is dropped).
+    """
+
+    def __init__(self, soon: Callable[[Callable[[], None]], object]) -> None:
+        self.soon = soon
+        self.transport: asyncio.Transport | None = None
+        self._messages: list[Message] = []
+
+    def put(self, *message: Any) -> None:
+        if not self._messages:
+            self.soon(self.flush)
+        self._messages.append(message)
+
+    def flush(self) -> None:
+        transport = self.transport
+        if self._messages and transport is not None and not transport.is_closing():
+            transport.write(frame(self._messages))
+        self._messages = []

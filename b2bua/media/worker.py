@@ -24,7 +24,7 @@ from typing import Any, Final, cast
 
 from b2bua.media.engine import MediaEngine
 from b2bua.media.keys import KeyStarted
-from b2bua.media.pipe import FrameError, Frames, Message, frame
+from b2bua.media.pipe import FrameError, Frames, Message, Outbox
 from b2bua.media.ports import PortRange, PortsExhausted
 from b2bua.net.loop import run as run_loop
 
@@ -46,14 +46,14 @@ class WorkerLink(asyncio.Protocol):
         self.done = done
         self.frames = Frames()
         self.transport: asyncio.Transport | None = None
-        self.outgoing: list[Message] = []
+        self.outbox = Outbox(asyncio.get_running_loop().call_soon)
         engine.on_key_started = self._key_started
         engine.on_key = lambda event: self.emit("key", event)
         engine.on_timeout = lambda event: self.emit("timeout", event)
         engine.on_play_finished = lambda event: self.emit("play_finished", event)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
+        self.transport = self.outbox.transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.done.done():
@@ -108,17 +108,10 @@ class WorkerLink(asyncio.Protocol):
         self.emit("key_started", event)
 
     def emit(self, *message: Any) -> None:
-        if not self.outgoing:
-            asyncio.get_running_loop().call_soon(self.flush)
-        self.outgoing.append(message)
-
-    def flush(self) -> None:
-        if self.outgoing and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(frame(self.outgoing))
-        self.outgoing = []
+        self.outbox.put(*message)
 
     def close(self) -> None:
-        self.flush()
+        self.outbox.flush()
         if self.transport is not None:
             self.transport.close()
         if not self.done.done():

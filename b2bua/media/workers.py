@@ -50,7 +50,7 @@ from b2bua.media.engine import (
 )
 from b2bua.media.keys import MERGE_WINDOW, KeyEvent, KeyStarted
 from b2bua.media.legs import Direction
-from b2bua.media.pipe import FrameError, Frames, Message, frame
+from b2bua.media.pipe import FrameError, Frames, Message, Outbox
 from b2bua.media.ports import PortRange, PortsExhausted
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ class _Worker(asyncio.Protocol):
         self.process: subprocess.Popen[bytes] | None = None
         self.transport: asyncio.Transport | None = None
         self.frames = Frames()
-        self.outgoing: list[Message] = []
+        self.outbox = Outbox(lambda callback: owner.loop.call_soon(callback))
         self.reserve: deque[int] = deque()
         self.refilling = False
         self.streams: set[int] = set()
@@ -131,7 +131,7 @@ class _Worker(asyncio.Protocol):
         self.stopping = True
         if self.transport is not None and not self.transport.is_closing():
             self.send("close")
-            self.flush()
+            self.outbox.flush()
             self.transport.close()
         process = self.process
         if process is not None:
@@ -144,10 +144,10 @@ class _Worker(asyncio.Protocol):
     # -- pipe -----------------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)
+        self.transport = self.outbox.transport = cast(asyncio.Transport, transport)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
+        self.transport = self.outbox.transport = None
         if self.ready is not None and not self.ready.done():
             self.ready.set_exception(RuntimeError(
                 f"media worker {self.index} exited while starting (see its log above)"))
@@ -167,17 +167,10 @@ class _Worker(asyncio.Protocol):
                 self.owner.event(self, message)
 
     def send(self, *message: Any) -> None:
-        if not self.outgoing:
-            self.owner.loop.call_soon(self.flush)
-        self.outgoing.append(message)
+        self.outbox.put(*message)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> None:
         self.send(name, args, kwargs)
-
-    def flush(self) -> None:
-        if self.outgoing and self.transport is not None and not self.transport.is_closing():
-            self.transport.write(frame(self.outgoing))
-        self.outgoing = []
 
     def refill(self) -> None:
         if not self.refilling and len(self.reserve) <= RESERVE // 2:
