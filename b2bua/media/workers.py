@@ -217,6 +217,7 @@ class MediaWorkers:
         self._ids = itertools.count(1)
         self._requests = itertools.count(1)
         self.restarts = 0
+        self._respawning: set[asyncio.Task[None]] = set()
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -459,7 +460,9 @@ class MediaWorkers:
         for stream_id in lost:
             notify(self.on_timeout, RtpTimeout(stream_id, 0.0))
         self.restarts += 1
-        self.loop.create_task(self._respawn(worker))
+        task = self.loop.create_task(self._respawn(worker))
+        self._respawning.add(task)  # the loop keeps only a weak reference to a task
+        task.add_done_callback(self._respawning.discard)
 
     async def _respawn(self, worker: _Worker) -> None:
         """Start a new worker on the range, retrying with a growing delay until one runs."""

@@ -30,13 +30,9 @@ UDP_RECEIVE_BUFFER = 4 << 20
 """Bytes of datagrams the SIP socket can queue while the loop is busy (the kernel's usual
 208 KiB is about 150 requests: 50 ms of work at 400 calls/s, then SIPp saw drops and
 retransmissions; SIP servers commonly raise it)."""
-
-
 SO_RCVBUFFORCE: int | None = getattr(socket, "SO_RCVBUFFORCE",
                                      33 if sys.platform == "linux" else None)
 """Python's socket module does not name it; its number on Linux (asm-generic/socket.h)."""
-
-
 SO_MEMINFO: int | None = getattr(socket, "SO_MEMINFO", 55 if sys.platform == "linux" else None)
 _MEMINFO = struct.Struct("9I")  # SK_MEMINFO_*: the drop counter is the ninth
 
