@@ -24,6 +24,7 @@ REPORT_DELAY = 0.05
 """Seconds between a report write and the commit that carries it (and the writes after it)."""
 
 Write = tuple[str, str, Callable[..., Any], tuple[Any, ...], dict[str, Any]]
+Event = tuple[str, float, str, dict[str, Any] | None]
 
 
 class ReportWriter:
@@ -39,12 +40,19 @@ class ReportWriter:
         self._queue: list[Write] = []
         self._row_writes: dict[str, int] = {}
         """Call id -> where in the queue its latest create or update is (to fold into)."""
+        self._events: list[Event] = []
+        """Events, written after the queue's rows (which they may refer to) in one statement."""
 
     def submit(self, call_id: str, what: str, method: Callable[..., Any], *args: Any,
                **kwargs: Any) -> None:
-        if not self._queue:
+        if not self._queue and not self._events:
             self.schedule(self.flush)
         self._queue.append((call_id, what, method, args, kwargs))
+
+    def event(self, call_id: str, at: float, kind: str, detail: dict[str, Any] | None) -> None:
+        if not self._queue and not self._events:
+            self.schedule(self.flush)
+        self._events.append((call_id, at, kind, detail))
 
     def create(self, record: CallRecord) -> None:
         self._row_writes[record.id] = len(self._queue)
@@ -66,22 +74,30 @@ class ReportWriter:
 
     def flush(self) -> None:
         writes, self._queue = self._queue, []
+        events, self._events = self._events, []
         self._row_writes.clear()
-        if not writes:
+        if not writes and not events:
             return
         try:  # the fast way: all or nothing, no savepoint per write
             with self.store.batch(atomic_writes=False):
                 for _call, _what, method, args, kwargs in writes:
                     method(*args, **kwargs)
+                if events:
+                    self.store.add_call_events(events)
             return
         except Exception:
-            log.debug("report: a batch of %d writes failed; writing one by one", len(writes))
+            log.debug("report: a batch of %d writes failed; writing one by one",
+                      len(writes) + len(events))
         try:  # a write failed: the others must not be lost with it
             with self.store.batch():
                 for write in writes:
                     _guarded(*write)
+                for call_id, at, kind, detail in events:
+                    _guarded(call_id, "event", self.store.add_call_event,
+                             (call_id, at, kind, detail), {})
         except Exception:
-            log.exception("report: a batch of %d writes could not be committed", len(writes))
+            log.exception("report: a batch of %d writes could not be committed",
+                          len(writes) + len(events))
 
 
 def _guarded(call_id: str, what: str, method: Callable[..., Any], args: tuple[Any, ...],
@@ -109,8 +125,7 @@ class CallReport:
         self.writer.update(self.call_id, fields)
 
     def event(self, kind: str, **detail: Any) -> None:
-        self.writer.submit(self.call_id, "event", self.store.add_call_event, self.call_id,
-                           self.wall_clock(), kind, detail or None)
+        self.writer.event(self.call_id, self.wall_clock(), kind, detail or None)
 
     def tag(self, tag: str) -> bool | None:
         """Add a tag now (the answer says whether it is new; None when the store failed)."""

@@ -8,7 +8,7 @@ with ``ValueError``, look-ups answer "not found" for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, runtime_checkable
 
@@ -91,6 +91,12 @@ class Store(Protocol):
     def add_call_event(
         self, call_id: str, at: float, kind: str, detail: Mapping[str, Any] | None = None
     ) -> CallEvent: ...
+    def add_call_events(
+        self, events: Sequence[tuple[str, float, str, Mapping[str, Any] | None]]
+    ) -> None:
+        """Many ``add_call_event`` at once (call id, time, kind, detail), in this order.
+        Raises ``UnknownCallError`` (and adds none) when one names an unknown call."""
+
     def add_call_tag(self, call_id: str, tag: str, at: float) -> bool:
         """``True`` when the tag is new on this call (a second press changes nothing)."""
 

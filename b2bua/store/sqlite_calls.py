@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 from b2bua.store.base import DuplicateCallError, NotFoundError, UnknownCallError
@@ -59,6 +59,10 @@ def _call_from_row(row: Row) -> CallRecord:
         hangup_side=row["hangup_side"],
         duration=row["duration"],
     )
+
+
+def _encode_detail(detail: Mapping[str, Any] | None) -> str:
+    return json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":"))
 
 
 def _event_from_row(row: Row) -> CallEvent:
@@ -154,8 +158,7 @@ class CallTables(SqliteConnection):
     def add_call_event(
         self, call_id: str, at: float, kind: str, detail: Mapping[str, Any] | None = None
     ) -> CallEvent:
-        payload = dict(detail or {})
-        encoded = json.dumps(payload, sort_keys=True, separators=(",", ":"))
+        encoded = _encode_detail(detail)
         try:
             with self._write() as conn:
                 cursor = conn.execute(
@@ -168,6 +171,21 @@ class CallTables(SqliteConnection):
             id=cast(int, cursor.lastrowid), call_id=call_id, at=at, kind=kind,
             detail=json.loads(encoded),
         )
+
+    def add_call_events(
+        self, events: Sequence[tuple[str, float, str, Mapping[str, Any] | None]]
+    ) -> None:
+        rows = [(call_id, at, kind, _encode_detail(detail))
+                for call_id, at, kind, detail in events]
+        try:
+            with self._write() as conn:
+                conn.executemany(
+                    "INSERT INTO call_events (call_id, at, kind, detail) VALUES (?, ?, ?, ?)",
+                    rows,
+                )
+        except sqlite3.IntegrityError as error:
+            unknown = sorted({row[0] for row in rows})
+            raise UnknownCallError(f"no call among {unknown!r}") from error
 
     def add_call_tag(self, call_id: str, tag: str, at: float) -> bool:
         if not tag:

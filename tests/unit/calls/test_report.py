@@ -18,13 +18,14 @@ def test_writes_wait_for_the_flush_then_commit_together(tmp_path: Path) -> None:
         report = CallReport(writer, lambda: 5.0, CallRecord("c1", 1.0, "inbound", "+1", "7000"))
         report.event("ringing", devices=["a"])
         report.update(answered_at=2.0, disposition="answered")
+        report.event("answered")
         assert len(scheduled) == 1  # one flush per batch, whatever the number of writes
         assert store.get_call("c1") is None
         scheduled.pop()()
         detail = store.get_call("c1")
         assert detail is not None and detail.call.disposition == "answered"
         assert [(e.kind, e.at, e.detail) for e in detail.events] == [
-            ("ringing", 5.0, {"devices": ["a"]})]
+            ("ringing", 5.0, {"devices": ["a"]}), ("answered", 5.0, {})]
 
 
 def test_a_bad_write_loses_nothing_else(tmp_path: Path) -> None:
@@ -32,11 +33,13 @@ def test_a_bad_write_loses_nothing_else(tmp_path: Path) -> None:
     with open_store(tmp_path) as store:
         writer = ReportWriter(store, scheduled.append)
         report = CallReport(writer, lambda: 5.0, CallRecord("c1", 1.0, "inbound", "+1", "7000"))
-        writer.submit("c9", "event", store.add_call_event, "c9", 5.0, "ghost", None)
+        writer.event("c9", 5.0, "ghost", None)
         report.event("answered")
+        report.update(answered_at=2.0)
         scheduled.pop()()
         detail = store.get_call("c1")
         assert detail is not None and [e.kind for e in detail.events] == ["answered"]
+        assert detail.call.answered_at == 2.0
 
 
 def test_tagging_flushes_first_and_answers_whether_new(tmp_path: Path) -> None:
@@ -99,3 +102,19 @@ def test_an_unknown_field_is_not_folded_and_fails_alone(tmp_path: Path) -> None:
         scheduled.pop()()
         detail = store.get_call("c1")
         assert detail is not None and detail.call.answered_at == 2.0
+
+
+def test_an_event_alone_schedules_its_flush(tmp_path: Path) -> None:
+    scheduled: list[Callable[[], None]] = []
+    with open_store(tmp_path) as store:
+        writer = ReportWriter(store, scheduled.append)
+        report = CallReport(writer, lambda: 5.0, CallRecord("c1", 1.0, "inbound", "+1", "7000"))
+        scheduled.pop()()
+        report.event("hangup", side="client")
+        report.event("media")
+        assert len(scheduled) == 1
+        scheduled.pop()()
+        detail = store.get_call("c1")
+        assert detail is not None
+        assert [(e.kind, e.detail) for e in detail.events] == [
+            ("hangup", {"side": "client"}), ("media", {})]

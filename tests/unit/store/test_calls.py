@@ -106,6 +106,26 @@ def test_event_of_unknown_call_is_refused(store: SqliteStore) -> None:
         store.add_call_event("ghost", 1.0, "ringing")
 
 
+def test_events_added_together_keep_their_order(store: SqliteStore) -> None:
+    store.create_call(new_call("c1"))
+    store.create_call(new_call("c2"))
+    store.add_call_events([("c1", 1.0, "ringing", {"devices": ["a"]}), ("c2", 2.0, "ringing", None),
+                           ("c1", 3.0, "answered", None)])
+    one, two = store.get_call("c1"), store.get_call("c2")
+    assert one is not None and two is not None
+    assert [(e.kind, e.at, e.detail) for e in one.events] == [
+        ("ringing", 1.0, {"devices": ["a"]}), ("answered", 3.0, {})]
+    assert [e.kind for e in two.events] == ["ringing"]
+
+
+def test_events_added_together_are_all_refused_for_one_unknown_call(store: SqliteStore) -> None:
+    store.create_call(new_call("c1"))
+    with pytest.raises(UnknownCallError):
+        store.add_call_events([("c1", 1.0, "ringing", None), ("ghost", 2.0, "ringing", None)])
+    detail = store.get_call("c1")
+    assert detail is not None and detail.events == ()
+
+
 def test_tags_are_idempotent_and_removable(store: SqliteStore) -> None:
     store.create_call(new_call("c1"))
     assert store.add_call_tag("c1", "vip", 1001.0) is True
