@@ -541,6 +541,7 @@ class MediaEngine:
                 stream.capture = None
             else:
                 continue
+            self._sensing.capture_changed(leg)
             plan_changed = plan_changed or bool(leg.listeners)
         if plan_changed:
             self._plan_dirty = True
@@ -598,7 +599,7 @@ class MediaEngine:
         self._ticks += 1
         bank = self._bank
         decoded = bank.take()
-        self._sensing.detect(decoded, now - bank.delay_frames * TICK, bank.layout)
+        self._sensing.detect(decoded, now - bank.delay_frames * TICK)
         self._sensing.handle_timers(now)
         if self._plan_dirty or self._plan_layout != bank.layout:
             self._rebuild_plan()

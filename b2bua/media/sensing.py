@@ -14,7 +14,6 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from b2bua.media.codec import Samples
 from b2bua.media.events import EdgeKind, KeyEdge, TelephoneEventReceiver
@@ -45,9 +44,10 @@ class KeySensing:
         """Samples fed before each channel's stream (re)started: its positions count from there."""
         self._resets: list[int] = []
         """Channels taken since the last tick: the detector forgets them before it runs."""
-        self._rows: npt.NDArray[np.intp] | None = None
-        """Bank row of every channel (the bank's zero row when unused), rebuilt on changes."""
-        self._layout = -1
+        self._rows = np.empty(0, np.intp)
+        """Bank row of every channel's audio, -1 where there is none (kept up to date)."""
+        self._refit = False
+        """Channels were taken or freed since the detector was last fitted to them."""
         self._detector: Any = None
         self._fed = 0
         self.inband_available = True
@@ -91,19 +91,30 @@ class KeySensing:
             channel = len(self._channels)
             self._channels.append(None)
             self._origins.append(self._fed)
+            if channel == len(self._rows):
+                self._rows = np.concatenate([self._rows, np.full(max(channel, 16), -1, np.intp)])
         self._channels[channel] = leg
         self._origins[channel] = self._fed
         self._resets.append(channel)
-        self._rows = None
+        self._refit = True
         leg.channel = channel
+        self.capture_changed(leg)
 
     def _drop_channel(self, channel: int) -> None:
         self._channels[channel] = None
+        self._rows[channel] = -1
         heapq.heappush(self._free_channels, channel)
-        self._rows = None
+        self._refit = True
+
+    def capture_changed(self, leg: Leg) -> None:
+        """The leg's stream got or lost its row in the audio bank."""
+        if leg.channel is not None:
+            capture = leg.stream.capture
+            self._rows[leg.channel] = -1 if capture is None else capture.row
 
     def _fit_detector(self) -> None:
         """Bring the detector to the channels in use (unused ones at the end are cut off)."""
+        self._refit = False
         channels = self._channels
         if channels and channels[-1] is None:
             while channels and channels[-1] is None:
@@ -152,25 +163,21 @@ class KeySensing:
         self._active.add(leg)
         return swallowed
 
-    def detect(self, decoded: Samples, capture_time: float, layout: int) -> None:
+    def detect(self, decoded: Samples, capture_time: float) -> None:
         """Run the in-band detector over every detecting leg's frame of this tick.
 
         ``capture_time`` is when the last sample of the frame arrived (tick time minus the
-        jitter delay); a tone's start is placed by the detector's sample position.  ``layout``
-        changes whenever the bank's rows were reassigned.
+        jitter delay); a tone's start is placed by the detector's sample position.  A channel
+        without audio reads the bank's last row, always zero.
         """
         if self._detector is None:
             return
-        if self._rows is None or layout != self._layout:
+        if self._refit:
             self._fit_detector()
-            zero = decoded.shape[0] - 1
-            self._rows = np.fromiter(
-                (zero if leg is None or leg.stream.capture is None else leg.stream.capture.row
-                 for leg in self._channels), np.intp, len(self._channels))
-            self._layout = layout
-        if not self._rows.size:
+        channels = len(self._channels)
+        if not channels:
             return
-        events = self._detector.process(decoded[self._rows])
+        events = self._detector.process(decoded[self._rows[:channels]])
         self._fed += decoded.shape[1]
         for event in events:
             owner = self._channels[event.channel]

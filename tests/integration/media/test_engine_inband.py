@@ -93,3 +93,30 @@ async def test_one_press_sent_as_tone_and_event_is_one_key(engine: MediaEngine,
     key = keys.finished[0]
     assert key.digit == "8" and set(key.sources) == {"rfc4733", "inband"}
     assert abs(key.start - keys.started[0].time) < 0.1
+
+
+async def test_inband_key_found_on_its_leg_among_many_that_come_and_go(
+        engine: MediaEngine, phones: list[Phone]) -> None:
+    """Detector channels are taken, freed, reused and cut off at the end while the audio bank
+    grows past its first rows: a tone is still read from the right leg's audio, and from it
+    alone."""
+    keys = Keys(engine, swallow="")
+    others = [engine.allocate() for _ in range(150)]
+    for stream in others:
+        engine.configure(stream, remote=("127.0.0.1", 9))
+        engine.set_detection(stream, inband=True)
+    for stream in others[::2] + others[-30:]:
+        engine.release(stream)
+    await asyncio.sleep(0.05)  # a tick with the channels freed, the tail cut off
+    client, employee, _, e = setup_call(engine, phones)
+    engine.set_detection(e, inband=True)
+    for stream in others[:30:2]:  # freed ones, now taken again after the employee's
+        stream = engine.allocate()
+        engine.configure(stream, remote=("127.0.0.1", 9))
+        engine.set_detection(stream, inband=True)
+    audio = key_audio("7")
+    await asyncio.gather(send_with_events(employee, audio, 0, range(0)),
+                         client.collect(quiet=0.3))
+    await asyncio.sleep(0.3)
+    assert [(k.stream, k.digit) for k in keys.started] == [(e, "7")]
+    assert [(k.stream, k.digit) for k in keys.finished] == [(e, "7")]
