@@ -61,8 +61,11 @@ def _call_from_row(row: Row) -> CallRecord:
     )
 
 
+_DETAIL_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def _encode_detail(detail: Mapping[str, Any] | None) -> str:
-    return json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":"))
+    return _DETAIL_ENCODER.encode(dict(detail or {}))
 
 
 def _event_from_row(row: Row) -> CallEvent:
