@@ -45,14 +45,17 @@ class ReportWriter:
 
     def submit(self, call_id: str, what: str, method: Callable[..., Any], *args: Any,
                **kwargs: Any) -> None:
-        if not self._queue and not self._events:
-            self.schedule(self.flush)
+        self._schedule_flush()
         self._queue.append((call_id, what, method, args, kwargs))
 
     def event(self, call_id: str, at: float, kind: str, detail: dict[str, Any] | None) -> None:
+        self._schedule_flush()
+        self._events.append((call_id, at, kind, detail))
+
+    def _schedule_flush(self) -> None:
+        """Before the first write of a batch is queued."""
         if not self._queue and not self._events:
             self.schedule(self.flush)
-        self._events.append((call_id, at, kind, detail))
 
     def create(self, record: CallRecord) -> None:
         self._row_writes[record.id] = len(self._queue)
