@@ -2,9 +2,11 @@
 
 N calls, each two legs relayed both ways, 20 ms G.711 packets from a sender process on
 loopback (spread evenly over each 20 ms), received back by a receiver process that measures
-loss and latency (send to receive, through the relay).  The relay under test runs in this
-process on uvloop; its CPU time over the measured window gives µs per packet and % of a core
-per call.  Cases:
+loss and latency (from the send stamp in the payload to the kernel's arrival time at the
+phone socket, through the relay). Both use batched system calls (``benchmarks.mmsg``), so they
+take little of the second core and the relay can be loaded up to a full core of its own. The
+relay under test runs in this process on uvloop; its CPU time over the measured window gives µs
+per packet and % of a core per call.  Cases:
 
 - ``bare-reader``: no logic, ``add_reader`` + ``recv_into`` + ``send`` on connected sockets;
 - ``bare-protocol``: no logic, ``DatagramProtocol`` + ``send`` (the other uvloop style);
@@ -27,7 +29,6 @@ import gc
 import multiprocessing
 import os
 import socket
-import struct
 import sys
 import time
 from collections.abc import Callable
@@ -40,13 +41,20 @@ from b2bua.app.service import GC_THRESHOLDS
 from b2bua.media.codec import PCMU
 from b2bua.media.engine import MediaEngine
 from b2bua.media.ports import PortRange
+from benchmarks.load.procfs import udp_counters
+from benchmarks.mmsg import Inbox, Outbox
 
 PTIME = 0.02
 SLOTS = 20
 """Each 20 ms is cut in this many slots; the packets of a period are spread over them."""
-STAMP = struct.Struct("!qI")  # send time (monotonic ns), call index: the payload's start
-HEADER = struct.Struct("!BBHII")
 PORTS = PortRange("127.0.0.1", 40000, 49999)
+
+
+def udp_drops() -> int:
+    """Datagrams the kernel dropped on full buffers, machine-wide (not those sent to no
+    socket: the engine's RTCP reports go to the phones' RTP port + 1, where nothing listens)."""
+    counters = udp_counters()
+    return counters.get("InErrors", 0) + counters.get("SndbufErrors", 0)
 
 
 def phone_socket() -> socket.socket:
@@ -66,69 +74,88 @@ def speech_like(seconds: float) -> bytes:
 
 
 def sender(clients: socket.socket, employees: socket.socket, legs: list[tuple[int, int]],
-           start_at: float, seconds: float, window: tuple[float, float],
+           start_at: float, seconds: float, window_ns: tuple[int, int],
            result: Connection) -> None:
     """Both phones of every call send a packet every 20 ms, spread evenly over the period.
 
-    Reports how many packets it sent inside ``window`` and how far behind schedule it fell
-    (a sender that cannot keep up makes every figure of the run meaningless).
+    Each slot's packets leave in one ``sendmmsg`` per phone socket, all stamped with the
+    wall-clock time just before the call. Reports how many packets it stamped inside
+    ``window_ns`` and how far behind schedule it fell (a sender that cannot keep up makes every
+    figure of the run meaningless).
     """
-    audio = speech_like(2.0)
-    targets = [(clients, port_a, i, 0xC000 + i) for i, (port_a, _) in enumerate(legs)]
-    targets += [(employees, port_b, i, 0xE000 + i) for i, (_, port_b) in enumerate(legs)]
-    per_slot = [targets[k::SLOTS] for k in range(SLOTS)]
-    packet = bytearray(12 + 160)
+    audio = np.frombuffer(speech_like(2.0), np.uint8)
+    slots: list[tuple[int, int, int]] = []  # rows from clients, then rows from employees
+    destinations: list[tuple[str, int]] = []
+    ssrcs: list[int] = []
+    calls: list[int] = []
+    for slot in range(SLOTS):
+        start = middle = len(destinations)
+        for side, base_ssrc in ((0, 0xC000), (1, 0xE000)):
+            for i in range(slot, len(legs), SLOTS):
+                destinations.append(("127.0.0.1", legs[i][side]))
+                ssrcs.append(base_ssrc + i)
+                calls.append(i)
+            if side == 0:
+                middle = len(destinations)
+        slots.append((start, middle, len(destinations)))
+    outbox = Outbox(destinations, 12 + 160)
+    packets = outbox.packets
+    packets[:, 0] = 0x80
+    packets[:, 8:12].view(">u4")[:, 0] = ssrcs
+    packets[:, 20:24].view(">u4")[:, 0] = calls
+    sequence = packets[:, 2:4].view(">u2")[:, 0]
+    timestamp = packets[:, 4:8].view(">u4")[:, 0]
+    stamps = packets[:, 12:20].view(">i8")[:, 0]
     period = 0
     in_window = 0
     worst_lag = 0.0
     while True:
         base = start_at + period * PTIME
         if base >= start_at + seconds:
-            result.send((in_window, worst_lag))
+            result.send((in_window, worst_lag, time.process_time()))
             return
         offset = (period * 160) % (len(audio) - 160)
-        packet[12:] = audio[offset:offset + 160]
-        for slot, batch in enumerate(per_slot):
+        packets[:, 24:] = audio[offset + 12:offset + 160]
+        sequence[:] = period & 0xFFFF
+        timestamp[:] = (period * 160) & 0xFFFFFFFF
+        for slot, (first, middle, last) in enumerate(slots):
             wait = base + slot * PTIME / SLOTS - time.monotonic()
             if wait > 0:
                 time.sleep(wait)
             worst_lag = max(worst_lag, -wait)
-            if window[0] <= base < window[1]:
-                in_window += len(batch)
-            for sock, port, call, ssrc in batch:
-                HEADER.pack_into(packet, 0, 0x80, 0, period & 0xFFFF, period * 160, ssrc)
-                STAMP.pack_into(packet, 12, time.monotonic_ns(), call)
-                sock.sendto(packet, ("127.0.0.1", port))
+            now = time.time_ns()
+            stamps[first:last] = now
+            if window_ns[0] <= now < window_ns[1]:
+                in_window += last - first
+            outbox.send(clients, first, middle)
+            outbox.send(employees, middle, last)
         period += 1
 
 
-def receiver(clients: socket.socket, employees: socket.socket, window: tuple[float, float],
+def receiver(clients: socket.socket, employees: socket.socket, window_ns: tuple[int, int],
              until: float, result: Connection) -> None:
-    """Count packets sent inside ``window`` and how long each took to come back."""
-    import selectors
-    selector = selectors.DefaultSelector()
-    for sock in (clients, employees):
-        sock.setblocking(False)
-        selector.register(sock, selectors.EVENT_READ)
-    low, high = int(window[0] * 1e9), int(window[1] * 1e9)
-    latencies: list[int] = []
+    """Count packets stamped inside ``window_ns`` and how long each took to come back.
+
+    The time taken is from the sender's stamp to the kernel's arrival time at the phone
+    socket, so this process's own scheduling does not count: it drains both sockets every
+    2 ms, which costs far less than waking for each packet.
+    """
+    inboxes = [Inbox(sock) for sock in (clients, employees)]
+    low, high = window_ns
+    latencies: list[np.ndarray] = []
     received = 0
     while time.monotonic() < until:
-        for key, _ in selector.select(0.05):
-            sock: socket.socket = key.fileobj  # type: ignore[assignment]
-            while True:
-                try:
-                    data = sock.recv(2048)
-                except BlockingIOError:
-                    break
-                now = time.monotonic_ns()
-                if len(data) < 24 or data[1] & 0x7F != 0:
-                    continue
-                sent, _ = STAMP.unpack_from(data, 12)
-                if low <= sent < high:
-                    received += 1
-                    latencies.append(now - sent)
-    result.send((received, latencies))
+        time.sleep(0.002)
+        for inbox in inboxes:
+            while count := inbox.receive():
+                data = inbox.data[:count]
+                sent = data[:, 12:20].view(">i8")[:, 0].astype(np.int64)
+                keep = (inbox.lengths(count) >= 24) & (data[:, 1] & 0x7F == 0) & \
+                    (sent >= low) & (sent < high)
+                received += int(keep.sum())
+                latencies.append((inbox.arrivals_ns(count) - sent)[keep])
+    result.send((received, np.concatenate(latencies) if latencies else np.zeros(0, np.int64),
+                 time.process_time()))
 
 
 class BareReader:
@@ -229,12 +256,17 @@ class EngineCase:
                 self.engine.set_detection(b, inband=True)
             self.legs.append((self.engine.local_port(a), self.engine.local_port(b)))
 
+    def dropped(self) -> int:
+        """Packets the engine refused or failed to send."""
+        return sum(leg.stream.rx_stray + leg.stream.rx_bad + leg.stream.tx_errors
+                   for leg in self.engine._legs.values())
+
     def close(self) -> None:
         self.engine.close()
 
 
 def run_case(case: str, calls: int, seconds: float, warmup: float,
-             service_gc: bool = True) -> dict[str, float]:
+             service_gc: bool = True, generator_cpus: set[int] | None = None) -> dict[str, float]:
     import uvloop
     default_gc = gc.get_threshold()
     loop = uvloop.new_event_loop()
@@ -253,26 +285,34 @@ def run_case(case: str, calls: int, seconds: float, warmup: float,
         gc.set_threshold(*GC_THRESHOLDS)
     start_at = time.monotonic() + 0.5
     window = (start_at + warmup, start_at + warmup + seconds)
+    to_wall_ns = time.time_ns() - time.monotonic_ns()
+    window_ns = (int(window[0] * 1e9) + to_wall_ns, int(window[1] * 1e9) + to_wall_ns)
     context = multiprocessing.get_context("fork")
     parent_end, child_end = context.Pipe()
     sender_end, sender_child_end = context.Pipe()
     processes = [
         context.Process(target=sender, args=(clients, employees, relay.legs, start_at,
-                                             warmup + seconds, window, sender_child_end)),
-        context.Process(target=receiver, args=(clients, employees, window, window[1] + 0.5,
+                                             warmup + seconds, window_ns, sender_child_end)),
+        context.Process(target=receiver, args=(clients, employees, window_ns, window[1] + 0.5,
                                                child_end)),
     ]
+    drops_before = udp_drops()
     for process in processes:
         process.start()
+        if generator_cpus:
+            os.sched_setaffinity(process.pid, generator_cpus)  # type: ignore[arg-type]
     loop.run_until_complete(asyncio.sleep(window[0] - time.monotonic()))
     cpu_start = time.process_time()
     loop.run_until_complete(asyncio.sleep(window[1] - time.monotonic()))
     cpu = time.process_time() - cpu_start
     loop.run_until_complete(asyncio.sleep(0.6))
-    received, latencies = parent_end.recv()
-    sent, sender_lag = sender_end.recv()
+    received, latencies, receiver_cpu = parent_end.recv()
+    sent, sender_lag, sender_cpu = sender_end.recv()
     for process in processes:
         process.join()
+    drops = udp_drops() - drops_before
+    if isinstance(relay, EngineCase) and (refused := relay.dropped()):
+        print(f"  ({case}: the engine refused or failed to send {refused} packets)")
     relay.close()
     loop.close()
     gc.unfreeze()
@@ -281,13 +321,22 @@ def run_case(case: str, calls: int, seconds: float, warmup: float,
     return {
         "packets": sent,
         "sender_lag_ms": sender_lag * 1e3,
+        "generator_pct": (sender_cpu + receiver_cpu) / (warmup + seconds) * 100,
         "cpu_us_per_packet": cpu / sent * 1e6,
         "core_pct_per_call": cpu / seconds * 100 / calls,
         "core_pct": cpu / seconds * 100,
         "loss_pct": max(0.0, (sent - received) / sent * 100),
+        "udp_drops": float(drops),
         "latency_p50_us": float(np.percentile(lat, 50)) if lat.size else float("nan"),
         "latency_p99_us": float(np.percentile(lat, 99)) if lat.size else float("nan"),
     }
+
+
+def row(case: str, r: dict[str, float]) -> str:
+    return (f"{case:<14} {r['cpu_us_per_packet']:>10.2f} {r['core_pct_per_call']:>11.3f} "
+            f"{r['core_pct']:>7.1f} {r['loss_pct']:>7.2f} {r['latency_p50_us']:>8.0f} "
+            f"{r['latency_p99_us']:>8.0f} {r['sender_lag_ms']:>14.1f} {r['generator_pct']:>16.1f} "
+            f"{r['udp_drops']:>10.0f}")
 
 
 BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -304,9 +353,17 @@ def main() -> None:
     parser.add_argument("--cases", default="bare-reader,bare-protocol,engine,engine-detect")
     parser.add_argument("--default-gc", action="store_true",
                         help="keep Python's GC thresholds (the service freezes and raises them)")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the scheduler place the relay and the generator (by default "
+                             "the relay has the first CPU to itself, the generator the others)")
     parser.add_argument("--repeat", type=int, default=1,
                         help="run the cases this many times, interleaved; report medians")
     args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    generator_cpus = None
+    if not args.no_pin and len(cpus) > 1:
+        os.sched_setaffinity(0, cpus[:1])
+        generator_cpus = set(cpus[1:])
     try:
         import dsp.dtmf  # noqa: F401
         detector = "dsp.dtmf"
@@ -315,17 +372,17 @@ def main() -> None:
     print(f"media_relay: calls={args.calls} seconds={args.seconds} warmup={args.warmup} "
           f"repeat={args.repeat} gc={'default' if args.default_gc else 'service'} "
           f"ptime=20ms packets/s={args.calls * 100} detector={detector} "
-          f"python={sys.version.split()[0]} cpus={os.cpu_count()}")
+          f"python={sys.version.split()[0]} cpus={len(cpus)} "
+          f"relay pinned to CPU {cpus[0] if generator_cpus else '-'}")
     print(f"{'case':<14} {'µs/packet':>10} {'%core/call':>11} {'%core':>7} {'loss%':>7} "
-          f"{'p50 µs':>8} {'p99 µs':>8} {'sender lag ms':>14}")
+          f"{'p50 µs':>8} {'p99 µs':>8} {'sender lag ms':>14} {'generator %core':>16}")
     runs: dict[str, list[dict[str, float]]] = {}
     for _ in range(args.repeat):
         for case in args.cases.split(","):
-            r = run_case(case, args.calls, args.seconds, args.warmup, not args.default_gc)
+            r = run_case(case, args.calls, args.seconds, args.warmup, not args.default_gc,
+                         generator_cpus)
             runs.setdefault(case, []).append(r)
-            print(f"{case:<14} {r['cpu_us_per_packet']:>10.2f} {r['core_pct_per_call']:>11.3f} "
-                  f"{r['core_pct']:>7.1f} {r['loss_pct']:>7.2f} {r['latency_p50_us']:>8.0f} "
-                  f"{r['latency_p99_us']:>8.0f} {r['sender_lag_ms']:>14.1f}", flush=True)
+            print(row(case, r), flush=True)
             if r["sender_lag_ms"] > PTIME * 1e3:
                 print(f"  (the sender fell {r['sender_lag_ms']:.0f} ms behind: the machine is "
                       "saturated, figures of this case are not valid)")
@@ -334,9 +391,7 @@ def main() -> None:
     if args.repeat > 1:
         print(f"medians of {args.repeat} runs (cases interleaved):")
         for case, r in results.items():
-            print(f"{case:<14} {r['cpu_us_per_packet']:>10.2f} {r['core_pct_per_call']:>11.3f} "
-                  f"{r['core_pct']:>7.1f} {r['loss_pct']:>7.2f} {r['latency_p50_us']:>8.0f} "
-                  f"{r['latency_p99_us']:>8.0f} {r['sender_lag_ms']:>14.1f}")
+            print(row(case, r))
     base = results.get("bare-reader")
     if base:
         for case, r in results.items():
