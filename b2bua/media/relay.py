@@ -149,7 +149,7 @@ class Stream:
                 size = self.recv_into(buffer)
             else:
                 size, source = self.sock.recvfrom_into(buffer)
-                if not self._accept(source):
+                if not self._accept(source, size):
                     return
         except BlockingIOError:
             return
@@ -207,10 +207,16 @@ class Stream:
             for route in self.routes:
                 route.skip()
 
-    def _accept(self, source: tuple[str, int]) -> bool:
-        """Before latching: take the first packet from the SDP's address and connect to it."""
+    def _accept(self, source: tuple[str, int], size: int) -> bool:
+        """Before latching: take the first RTP packet from the SDP's address and connect to it.
+
+        Only what looks like RTP latches: RTCP (types 192-223, RFC 5761 §4), STUN or stubs
+        from that address (another stream's reports, say) would tie the leg to the wrong port.
+        """
         remote = self.remote
-        if remote is None or source[0] != remote[0] or (
+        buffer = self.buffer
+        if remote is None or source[0] != remote[0] or size < 12 or buffer[0] >> 6 != 2 or \
+                192 <= buffer[1] <= 223 or (
                 self.stale_source is not None and is_stale(source, remote, self.stale_source,
                                                            self.stale_until, self.clock.now)):
             self.rx_stray += 1

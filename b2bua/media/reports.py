@@ -77,12 +77,12 @@ class RtcpSession:
                                                       self.stale_source, self.stale_until,
                                                       self.stream.clock.now):
             return
-        self.destination = (source[0], source[1])
-        self.received += 1
         try:
             packets = parse_rtcp(data)
         except RtpError:
             return
+        self.destination = (source[0], source[1])
+        self.received += 1
         for packet in packets:
             if isinstance(packet, RtcpSenderReport):
                 self._last_sr = (ntp_middle32(packet.ntp_timestamp), time.monotonic())

@@ -181,6 +181,25 @@ async def test_rtcp_counts_as_liveness_and_we_report(engine: MediaEngine,
         rtcp.close()
 
 
+async def test_only_rtcp_moves_where_reports_go(engine: MediaEngine, phones: list[Phone]) -> None:
+    alice, rtcp = phone_with_rtcp()
+    stray = Phone()
+    phones += [alice, stray]
+    try:
+        a = leg(engine, alice)
+        port = ("127.0.0.1", engine.local_port(a) + 1)
+        rtcp.sendto(bytes.fromhex("80c90001") + (0x1234).to_bytes(4, "big"), port)
+        await asyncio.sleep(0.05)
+        stray.sock.sendto(b"\x80\x00\x00\x01" + bytes(8), port)  # RTP, not RTCP
+        loop = asyncio.get_running_loop()
+        data = await asyncio.wait_for(loop.sock_recv(rtcp, 2048), 6.0)
+        assert isinstance(parse_rtcp(data)[0], RtcpSenderReport | RtcpReceiverReport)
+        assert engine.stats(a).rtcp_received == 1
+        assert await stray.collect(quiet=0.05) == []
+    finally:
+        rtcp.close()
+
+
 async def test_generated_audio_follows_the_legs_ptime(engine: MediaEngine,
                                                       phones: list[Phone]) -> None:
     phone = Phone()

@@ -63,6 +63,31 @@ async def test_latches_on_sdp_address_and_ignores_a_third_party(engine: MediaEng
     assert engine.stats(a).remote == alice.address
 
 
+async def test_only_rtp_latches_not_rtcp_or_other_datagrams_from_the_sdp_address(
+        engine: MediaEngine, phones: list[Phone]) -> None:
+    alice, bob, neighbour = Phone(ssrc=0xA), Phone(ssrc=0xB), Phone()
+    phones += [alice, bob, neighbour]
+    a = engine.allocate()
+    engine.configure(a, remote=("127.0.0.1", 9))  # any port of this address may latch
+    port = ("127.0.0.1", engine.local_port(a))
+    b = leg(engine, bob)
+    engine.bridge(a, b)
+    # Before alice's first packet, the same address sends an RTCP receiver report (say, one
+    # meant for another stream's RTCP port), a STUN-like datagram and a stub of 4 bytes.
+    neighbour.sock.sendto(b"\x81\xc9\x00\x07" + bytes(28), port)
+    neighbour.sock.sendto(b"\x00\x01\x00\x00" + bytes(16), port)
+    neighbour.sock.sendto(b"\x80\x00\x00\x01", port)
+    await asyncio.sleep(0.05)
+    alice.target = port
+    alice.send_audio(SILENCE)
+    assert len(await bob.collect()) == 1
+    bob.send_audio(SILENCE)
+    assert len(await alice.collect()) == 1, "the leg latched on alice, not on the neighbour"
+    assert await neighbour.collect() == []
+    stats = engine.stats(a)
+    assert stats.remote == alice.address and stats.stray == 3
+
+
 async def test_unlatched_packets_from_another_ip_are_counted_and_dropped(
         engine: MediaEngine, phones: list[Phone]) -> None:
     alice, bob = Phone(), Phone()
