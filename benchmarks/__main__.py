@@ -100,6 +100,13 @@ def _add_commands(commands: Any) -> None:
     med.add_argument("--calls", type=_counts, default=media.MediaSettings.counts,
                      help="numbers of concurrent calls to measure, e.g. 100,200,400")
     med.add_argument("--window-seconds", type=float, default=media.MediaSettings.window_seconds)
+    med.add_argument("--generator", choices=media.GENERATORS, default=media.MediaSettings.generator,
+                     help="who sends the calls' RTP: 'stream', the batched streamer (every call "
+                          "measured), or 'sipp', a pcap played per call by SIPp (a thread "
+                          "each) with a few probe calls measured")
+    med.add_argument("--no-pin", action="store_true",
+                     help="let the scheduler place the B2BUA and the load generator (by default,"
+                          " with the streamer and no workers, the B2BUA has the first CPU)")
     med.add_argument("--no-inband", action="store_true",
                      help="turn in-band key detection off (default: on, as in the product)")
     _workers(med)
@@ -157,7 +164,7 @@ def _calls(args: argparse.Namespace) -> Any:
 def _media(args: argparse.Namespace) -> Any:
     return media.main(_options(args), media.MediaSettings(
         counts=args.calls, window_seconds=args.window_seconds, inband=not args.no_inband,
-        workers=args.workers))
+        workers=args.workers, generator=args.generator, pin=not args.no_pin))
 
 
 def _soak(args: argparse.Namespace) -> Any:

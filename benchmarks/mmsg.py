@@ -6,7 +6,8 @@ relay. Here one system call moves a whole batch, and the per-datagram work (RTP 
 send stamps, reading arrival times) is done on numpy views of the batch's buffers.
 
 `Outbox` holds fixed-size datagrams to fixed destinations; `Inbox` reads what a socket has
-waiting, with the kernel's arrival time of each datagram (``SO_TIMESTAMPNS``, wall clock).
+waiting, with the kernel's arrival time of each datagram (``SO_TIMESTAMPNS``, wall clock), and
+can send what it read back to where each datagram came from (an echo).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class _SockAddrIn(ctypes.Structure):
 
 _MMSG_SIZE = ctypes.sizeof(_MMsgHdr)
 _CONTROLLEN = _MsgHdr.controllen.offset // 8  # as a uint64 index into one header
+_NAMELEN = _MsgHdr.namelen.offset // 4  # as a uint32 index into one header
 _MSG_LEN = _MMsgHdr.len.offset // 4  # as a uint32 index into one header
 _sendmmsg = _LIBC.sendmmsg
 _sendmmsg.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_uint, ctypes.c_int]
@@ -92,16 +94,19 @@ class Outbox:
 
     def send(self, sock: socket.socket, start: int, stop: int) -> None:
         """Send rows ``start:stop`` from ``sock``, waiting while its buffer is full."""
-        address = ctypes.addressof(self._messages)
-        fd = sock.fileno()
-        while start < stop:
-            sent = _sendmmsg(fd, address + start * _MMSG_SIZE, stop - start, 0)
-            if sent < 0:
-                if ctypes.get_errno() not in _RETRY:
-                    raise _failed()
-                time.sleep(0.0001)
-                continue
-            start += sent
+        _send_all(sock.fileno(), self._messages, start, stop)
+
+
+def _send_all(fd: int, messages: ctypes.Array, start: int, stop: int) -> None:
+    address = ctypes.addressof(messages)
+    while start < stop:
+        sent = _sendmmsg(fd, address + start * _MMSG_SIZE, stop - start, 0)
+        if sent < 0:
+            if ctypes.get_errno() not in _RETRY:
+                raise _failed()
+            time.sleep(0.0001)
+            continue
+        start += sent
 
 
 class Inbox:
@@ -111,19 +116,26 @@ class Inbox:
         sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
         self._fd = sock.fileno()
         self._batch = batch
+        self._size = size
         self.data = np.zeros((batch, size), np.uint8)
         self._control = np.zeros((batch, CONTROL_SIZE), np.uint8)
         self._iovecs, self._messages = _headers(batch, self.data, size)
+        self._names = (_SockAddrIn * batch)()
         for i in range(batch):
             self._messages[i].hdr.control = self._control.ctypes.data + i * CONTROL_SIZE
+            self._messages[i].hdr.name = ctypes.addressof(self._names[i])
         self._words = np.frombuffer(self._messages, np.uint64).reshape(batch, -1)
-        self._lengths = np.frombuffer(self._messages, np.uint32).reshape(batch, -1)[:, _MSG_LEN]
+        halves = np.frombuffer(self._messages, np.uint32).reshape(batch, -1)
+        self._lengths = halves[:, _MSG_LEN]
+        self._name_lengths = halves[:, _NAMELEN]
+        self._iov_lengths = np.frombuffer(self._iovecs, np.uint64).reshape(batch, 2)[:, 1]
         self._seconds = self._control[:, 16:24].view(np.int64)[:, 0]
         self._nanoseconds = self._control[:, 24:32].view(np.int64)[:, 0]
 
     def receive(self) -> int:
         """How many datagrams were read into the first rows of `data` (0: none waiting)."""
-        self._words[:, _CONTROLLEN] = CONTROL_SIZE  # the kernel shrinks it to what it wrote
+        self._words[:, _CONTROLLEN] = CONTROL_SIZE  # the kernel shrinks these to what it wrote
+        self._name_lengths[:] = ctypes.sizeof(_SockAddrIn)
         count = _recvmmsg(self._fd, ctypes.addressof(self._messages), self._batch,
                           socket.MSG_DONTWAIT, None)
         if count < 0:
@@ -131,6 +143,15 @@ class Inbox:
                 return 0
             raise _failed()
         return int(count)
+
+    def send_back(self, count: int) -> None:
+        """Send the first ``count`` datagrams read back to where each came from, unchanged."""
+        self._iov_lengths[:count] = self._lengths[:count]
+        self._words[:count, _CONTROLLEN] = 0  # no ancillary data goes out
+        try:
+            _send_all(self._fd, self._messages, 0, count)
+        finally:
+            self._iov_lengths[:count] = self._size
 
     def lengths(self, count: int) -> np.ndarray:
         return self._lengths[:count].copy()

@@ -1,29 +1,36 @@
 """``media``: N concurrent calls relaying G.711 both ways, in-band key detection on.
 
-Each call: a SIPp client plays 20 ms PCMA speech-like audio (``pcma_speech_20ms.pcap``, 50
-packets/s) from its own port; the employee's phone (one SIPp ``-rtp_echo`` instance for all)
-sends every packet back; the B2BUA relays both ways and runs its in-band key detector on
-every employee leg (the default configuration). So the B2BUA receives and sends 100 packets/s
-per call. Next to the bulk, a few probe calls carry the benchmark's own RTP (send time in the
-payload, kernel receive time): their round trip through the B2BUA, compared with the same
-probes straight to the echoing phone, gives the latency the B2BUA adds (for two passes
-through it: client -> phone and back) and the loss.
+SIPp places the calls and answers them as the employees' phones; the B2BUA relays every call
+both ways and runs its in-band key detector on every employee leg (the default configuration),
+so it receives and sends 100 packets/s per call. Who sends the audio is the ``generator``:
+
+- ``stream`` (the default): SIPp's clients send no RTP. Each call's answer port is read from
+  SIPp's log, and the benchmark's streamer (:mod:`benchmarks.load.stream`) sends 20 ms PCMA
+  speech-like audio to it, with the send time in every payload; the phones' media is an echo
+  of the same kind that sends every packet back. Every packet of every call is measured: loss,
+  and round trip through the B2BUA twice (client -> phone -> client) from the send time to
+  the kernel's receive time. Both use batched system calls, so 1,000 calls fit beside the
+  B2BUA on a two-core machine; the B2BUA is pinned to the first CPU and the generator to the
+  others (``pin``).
+- ``sipp``: each SIPp client plays ``pcma_speech_20ms.pcap`` (a thread per call) and one SIPp
+  ``-rtp_echo`` sends it back; a few probe calls carry the benchmark's own RTP and are the ones
+  measured. SIPp's threads cap this at a few hundred calls here.
 
 At each N the calls start at ``ramp_rate`` per second, settle, and are measured over
 ``window_seconds``: the B2BUA's CPU (% of one core; per call), RSS (and per call over idle),
-datagrams its RTP sockets dropped (/proc/net/udp), probe loss and round trips, key events
-detected in the speech (talk-off), and the load generator's CPU. Then the same N runs with
-SIPp alone. The load generator (one thread per pcap play in SIPp, the echo) shares the two
-cores: an N is valid only while SIPp alone shows no loss. The B2BUA holds an N when it is
-valid and the probes through the B2BUA lose nothing, its RTP sockets drop nothing, and the
-added round trip p99 is under 5 ms; calls per core are extrapolated from its CPU per call at
-the largest N it held.
+datagrams its RTP sockets dropped (/proc/net/udp), loss and round trips, key events detected
+in the speech (talk-off), and the load generator's CPU. Then the same N runs without the B2BUA
+(client straight to the phone). An N is valid only while that run shows no loss. The B2BUA
+holds an N when it is valid, nothing is lost through the B2BUA, its RTP sockets drop nothing,
+and the round trip it adds has p99 under 5 ms; calls per core are extrapolated from its CPU per
+call at the largest N it held.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import sqlite3
 import time
 from dataclasses import asdict, dataclass, field
@@ -33,12 +40,13 @@ from typing import Any
 from benchmarks.load import procfs
 from benchmarks.load.bench import Bench, CpuWindow, Options, bench
 from benchmarks.load.office import B2buaProcess, OfficeSpec, company_number, free_udp_port
-from benchmarks.load.pcap import SPEECH_PCAP, SPEECH_SECONDS, ensure_captures
+from benchmarks.load.pcap import SCENARIOS, SPEECH_PCAP, SPEECH_SECONDS, ensure_captures
 from benchmarks.load.probe import PortSink, ProbeFigures, RtpProbe
 from benchmarks.load.profile import PySpy, print_summary
 from benchmarks.load.report import figure_path, pyplot, run_name, say, table, write_json
 from benchmarks.load.sipp import SippProcess
 from benchmarks.load.stats import ratio, summarize
+from benchmarks.load.stream import RtpEcho, RtpLoad
 
 CLIENT_NUMBER = "79160000001"
 CLIENT_MEDIA_PORT = 30000
@@ -48,9 +56,15 @@ TARGET_PER_CORE = 1000
 TARGET_ADDED_P99_MS = 5.0
 
 
+GENERATORS = ("stream", "sipp")
+
+
 @dataclass(frozen=True)
 class MediaSettings:
-    counts: tuple[int, ...] = (50, 100, 200, 300, 400)
+    counts: tuple[int, ...] = (200, 400, 600, 800, 1000)
+    generator: str = "stream"
+    """``stream``: every call's RTP from the batched streamer (RtpLoad); ``sipp``: SIPp plays
+    a pcap per call (a thread each), and a few probe calls measure."""
     probes: int = 4
     ramp_rate: float = 100.0
     settle_seconds: float = 3.0
@@ -58,6 +72,9 @@ class MediaSettings:
     inband: bool = True
     workers: int = 0
     """Media worker processes of the B2BUA; its CPU and RSS count all its processes."""
+    pin: bool = True
+    """With the streamer and no workers: the B2BUA gets the first CPU to itself and the load
+    generator the others, so that 'per core' means one core."""
 
 
 @dataclass
@@ -93,36 +110,134 @@ class MediaStep:
         return data
 
 
+def placement(settings: MediaSettings) -> tuple[set[int], set[int]] | None:
+    """(the B2BUA's CPUs, the load generator's) when the run pins them."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if not settings.pin or settings.generator != "stream" or settings.workers or len(cpus) < 2:
+        return None
+    return {cpus[0]}, set(cpus[1:])
+
+
+def pin_generator(settings: MediaSettings, *pids: int) -> None:
+    if (split := placement(settings)) is not None:
+        procfs.pin(pids, split[1])
+
+
+@dataclass
+class Phones:
+    """The employees' phones: one SIPp answering every call, and what echoes the media:
+    SIPp itself (``-rtp_echo``) or, with the streamer, :class:`RtpEcho`."""
+
+    sipp: SippProcess
+    media_port: int
+    echo: RtpEcho | None = None
+
+    @classmethod
+    def start(cls, b: Bench, generator: str) -> Phones:
+        if generator == "sipp":
+            port = free_udp_port()
+            sipp = SippProcess(b.directory("phone"), "uas_load.xml", None, media_port=port,
+                               args=["-rtp_echo"])
+            return cls(sipp.start(), port)
+        echo = RtpEcho()
+        scenario = b.directory("scenarios") / "uas_echo.xml"  # answers with the echo's port
+        scenario.write_text(
+            (SCENARIOS / "uas_load.xml").read_text().replace("[media_port]", "[echo_port]"))
+        sipp = SippProcess(b.directory("phone"), str(scenario), None,
+                           args=["-key", "echo_port", str(echo.port)])
+        return cls(sipp.start(), echo.port, echo)
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.sipp.pid] + ([self.echo.pid] if self.echo is not None else [])
+
+    def stop(self) -> None:
+        self.sipp.stop()
+        if self.echo is not None:
+            self.echo.close()
+
+
 def hold_ms(calls: int, settings: MediaSettings) -> int:
     seconds = calls / settings.ramp_rate + settings.settle_seconds + settings.window_seconds + 3
-    if seconds > SPEECH_SECONDS:
+    if settings.generator == "sipp" and seconds > SPEECH_SECONDS:
         raise ValueError(f"{calls} calls at {settings.ramp_rate}/s need {seconds:.0f} s of audio; "
                          f"the capture has {SPEECH_SECONDS:.0f} s: raise ramp_rate")
     return int(seconds * 1000)
 
 
+def answer_ports(client: SippProcess) -> list[int]:
+    """The media ports of the answers a client has logged so far, in call order."""
+    return [int(line.rsplit(maxsplit=1)[-1]) for line in client.logs().splitlines()
+            if "answer-port" in line]
+
+
 def answer_port(probe_call: SippProcess, timeout: float) -> int | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for line in probe_call.logs().splitlines():
-            if "answer-port" in line:
-                return int(line.rsplit(maxsplit=1)[-1])
+        if ports := answer_ports(probe_call):
+            return ports[0]
         time.sleep(0.1)
     return None
 
 
-def media_step(b: Bench, path: str, calls: int, settings: MediaSettings, phone: SippProcess,
+def media_step(b: Bench, path: str, calls: int, settings: MediaSettings, phone: Phones,
                b2bua: B2buaProcess, spy: PySpy | None = None) -> MediaStep:
-    remote = b2bua.address if path == "b2bua" else f"127.0.0.1:{phone.port}"
+    remote = b2bua.address if path == "b2bua" else f"127.0.0.1:{phone.sipp.port}"
     hold = hold_ms(calls, settings)
     sink = PortSink(CLIENT_MEDIA_PORT, calls + 1)
-    client = SippProcess(b.directory(f"{path}-{calls}"), "uac_media.xml", remote,
-                         media_port=CLIENT_MEDIA_PORT, args=[
-        "-key", "caller", CLIENT_NUMBER, "-key", "pcap", str(SPEECH_PCAP),
-        "-inf", str(b.numbers_file(calls)), "-r", str(int(settings.ramp_rate)),
-        "-m", str(calls), "-d", str(hold), "-timeout", str(int(hold / 1000 + 60)),
-        "-l", str(calls + 10),
-    ])
+    client_args = [
+        "-key", "caller", CLIENT_NUMBER, "-inf", str(b.numbers_file(calls)),
+        "-r", str(int(settings.ramp_rate)), "-m", str(calls), "-d", str(hold),
+        "-timeout", str(int(hold / 1000 + 60)), "-l", str(calls + 10),
+    ]
+    keys_before = count_keys(b2bua)
+    try:
+        if settings.generator == "stream":
+            client = SippProcess(b.directory(f"{path}-{calls}"), "uac_hold.xml", remote,
+                                 media_port=CLIENT_MEDIA_PORT, args=[*client_args, "-trace_logs"])
+            step = streamed_calls(path, calls, settings, client, phone, b2bua, spy)
+        else:
+            client = SippProcess(b.directory(f"{path}-{calls}"), "uac_media.xml", remote,
+                                 media_port=CLIENT_MEDIA_PORT,
+                                 args=[*client_args, "-key", "pcap", str(SPEECH_PCAP)])
+            step = played_calls(b, path, calls, settings, client, phone, b2bua, spy)
+    finally:
+        client.stop()
+        sink.close()
+    if path == "b2bua":
+        time.sleep(1)  # the report rows of the last calls
+        step.talk_off_keys = count_keys(b2bua) - keys_before
+        step.relay = relay_counters(b2bua, calls + settings.probes)
+    return step
+
+
+def streamed_calls(path: str, calls: int, settings: MediaSettings, client: SippProcess,
+                   phone: Phones, b2bua: B2buaProcess, spy: PySpy | None) -> MediaStep:
+    """Every call's RTP from the streamer, aimed at each answer's port as the calls come up."""
+    load = RtpLoad()
+    try:
+        client.start()
+        pin_generator(settings, client.pid, load.pid)
+        ramped = time.monotonic() + calls / settings.ramp_rate + settings.settle_seconds - 1
+        while True:
+            ports = answer_ports(client)
+            if len(ports) > load.targets:
+                load.aim([("127.0.0.1", port) for port in ports])
+            if time.monotonic() >= ramped:
+                break
+            time.sleep(0.5)
+        step = measured(path, calls, settings, load, client, phone, b2bua, spy, load.pid)
+        client.wait(hold_ms(calls, settings) / 1000 + 90)  # streaming until the calls end
+        return step
+    finally:
+        load.close()
+
+
+def played_calls(b: Bench, path: str, calls: int, settings: MediaSettings, client: SippProcess,
+                 phone: Phones, b2bua: B2buaProcess, spy: PySpy | None) -> MediaStep:
+    """SIPp plays the audio of every call; a few probe calls of their own measure."""
+    remote = client.remote
+    hold = hold_ms(calls, settings)
     probe = RtpProbe(settings.probes)
     probe_calls = [
         SippProcess(b.directory(f"{path}-{calls}-probe{i}"), "uac_probe.xml", remote, args=[
@@ -131,7 +246,6 @@ def media_step(b: Bench, path: str, calls: int, settings: MediaSettings, phone: 
             "-timeout", str(int(hold / 1000 + 60)),
         ]) for i, port in enumerate(probe.ports)
     ]
-    keys_before = count_keys(b2bua)
     try:
         client.start()
         for index, probe_call in enumerate(probe_calls):
@@ -141,38 +255,40 @@ def media_step(b: Bench, path: str, calls: int, settings: MediaSettings, phone: 
                 probe.aim(index, ("127.0.0.1", port))
         probe.start()
         time.sleep(max(0.0, calls / settings.ramp_rate + settings.settle_seconds - 1))
-        answered = client.counter("SuccessfulCall(C)") + int(
-            client.last_stats().get("CurrentCall", 0) or 0)
-        recording = (spy.record(b2bua.pid, f"b2bua-{calls}", settings.window_seconds)
-                     if spy is not None and path == "b2bua" else None)
-        step = measure_window(path, calls, answered, settings, probe, client, phone, b2bua)
-        if recording is not None and spy is not None:
-            spy.finish(recording)
+        step = measured(path, calls, settings, probe, client, phone, b2bua, spy)
         client.wait(hold / 1000 + 90)
         for probe_call in probe_calls:
             probe_call.wait(30)
+        return step
     finally:
         probe.close()
-        client.stop()
         for probe_call in probe_calls:
             probe_call.stop()
-        sink.close()
-    if path == "b2bua":
-        time.sleep(1)  # the report rows of the last calls
-        step.talk_off_keys = count_keys(b2bua) - keys_before
-        step.relay = relay_counters(b2bua, calls + settings.probes)
+
+
+def measured(path: str, calls: int, settings: MediaSettings, probe: RtpProbe | RtpLoad,
+             client: SippProcess, phone: Phones, b2bua: B2buaProcess,
+             spy: PySpy | None, *generator_pids: int) -> MediaStep:
+    """The measuring window once the calls are up, under py-spy if asked."""
+    answered = client.counter("SuccessfulCall(C)") + int(
+        client.last_stats().get("CurrentCall", 0) or 0)
+    recording = (spy.record(b2bua.pid, f"b2bua-{calls}", settings.window_seconds)
+                 if spy is not None and path == "b2bua" else None)
+    step = measure_window(path, calls, answered, settings, probe, client, phone, b2bua,
+                          *generator_pids)
+    if recording is not None and spy is not None:
+        spy.finish(recording)
     return step
 
 
 def measure_window(path: str, calls: int, answered: int, settings: MediaSettings,
-                   probe: RtpProbe, client: SippProcess, phone: SippProcess,
-                   b2bua: B2buaProcess) -> MediaStep:
+                   probe: RtpProbe | RtpLoad, client: SippProcess, phone: Phones,
+                   b2bua: B2buaProcess, *generator_pids: int) -> MediaStep:
     ports = range(RTP_PORTS[0], RTP_PORTS[1] + 1)
-    assert phone.media_port is not None
     echo_ports = range(phone.media_port, phone.media_port + 3)
     processes = procfs.tree(b2bua.pid)
     service = CpuWindow(*(processes if path == "b2bua" else []))
-    generator = CpuWindow(client.pid, phone.pid)
+    generator = CpuWindow(client.pid, *phone.pids, *generator_pids)
     machine = procfs.MachineWindow()
     drops = procfs.udp_drops(ports)
     echo_drops = procfs.udp_drops(echo_ports)
@@ -236,10 +352,13 @@ def run(options: Options, settings: MediaSettings) -> dict[str, Any]:
         b2bua = b.b2bua(OfficeSpec(employees=employees, inband_detection=settings.inband,
                                    rtp_first=RTP_PORTS[0], rtp_last=RTP_PORTS[1],
                                    workers=settings.workers))
-        phone = SippProcess(b.directory("phone"), "uas_load.xml", None,
-                            media_port=free_udp_port(), args=["-rtp_echo"]).start()
+        phone = Phones.start(b, settings.generator)
+        pin_generator(settings, *phone.pids)
+        if (split := placement(settings)) is not None:
+            procfs.pin(procfs.tree(b2bua.pid), split[0])
+            say(f"B2BUA pinned to CPU {min(split[0])}, the load generator to the others")
         try:
-            b.register(b2bua.address, employees, f"127.0.0.1:{phone.port}")
+            b.register(b2bua.address, employees, f"127.0.0.1:{phone.sipp.port}")
             idle_rss = procfs.total_rss_kib(procfs.tree(b2bua.pid))
             for calls in settings.counts:
                 for path in ("b2bua", "direct"):

@@ -5,6 +5,7 @@ Parsing is separate from reading so that it can be tested on captured text.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -137,6 +138,15 @@ def children(pid: int) -> list[int]:
 def tree(pid: int) -> list[int]:
     """``pid`` and its child processes."""
     return [pid, *children(pid)]
+
+
+def pin(pids: Iterable[int], cpus: set[int]) -> None:
+    """Keep these processes, every thread of each, on ``cpus`` (processes gone are skipped)."""
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                with contextlib.suppress(ProcessLookupError):
+                    os.sched_setaffinity(int(task.name), cpus)
 
 
 def _summed(pids: Iterable[int], read: Callable[[int], float]) -> float:

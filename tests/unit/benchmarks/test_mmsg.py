@@ -63,3 +63,27 @@ def test_a_send_of_no_rows_sends_nothing(sockets: list[socket.socket]) -> None:
     outbox = Outbox([receiver.getsockname()], 4)
     outbox.send(sender, 0, 0)
     assert Inbox(receiver).receive() == 0
+
+
+def read(inbox: Inbox, expected: int) -> int:
+    """Read until `expected` datagrams came in one batch (or a second passed)."""
+    count = 0
+    deadline = time.monotonic() + 1.0
+    while count < expected and time.monotonic() < deadline:
+        count = inbox.receive() or count
+    return count
+
+
+def test_send_back_returns_each_datagram_to_its_source(sockets: list[socket.socket]) -> None:
+    echo, first, second = sockets
+    inbox = Inbox(echo, batch=8)
+    for sock, data in ((first, b"one"), (second, b"two-two"), (first, b"three")):
+        sock.sendto(data, echo.getsockname())
+        sock.settimeout(1.0)
+    count = read(inbox, 3)
+    assert count == 3
+    inbox.send_back(count)
+    assert [first.recv(64), first.recv(64)] == [b"one", b"three"]
+    assert second.recv(64) == b"two-two"
+    first.sendto(b"x" * 200, echo.getsockname())  # the buffers are whole again after an echo
+    assert inbox.lengths(read(inbox, 1)).tolist() == [200]

@@ -93,11 +93,13 @@ def test_steps_paired_by_rate() -> None:
                                                                            (400, 400)]
 
 
-def test_media_calls_hold_long_enough_and_fit_the_capture() -> None:
-    settings = MediaSettings(ramp_rate=100, settle_seconds=3, window_seconds=8)
-    assert hold_ms(400, settings) == (4 + 3 + 8 + 3) * 1000
+def test_media_calls_hold_long_enough_and_played_ones_fit_the_capture() -> None:
+    played = MediaSettings(ramp_rate=100, settle_seconds=3, window_seconds=8, generator="sipp")
+    assert hold_ms(400, played) == (4 + 3 + 8 + 3) * 1000
     with pytest.raises(ValueError):
-        hold_ms(2000, settings)
+        hold_ms(2000, played)
+    streamed = MediaSettings(ramp_rate=100, settle_seconds=3, window_seconds=8)
+    assert hold_ms(2000, streamed) == (20 + 3 + 8 + 3) * 1000  # no capture to run out of
 
 
 def test_generated_office_is_a_valid_configuration(tmp_path: Path) -> None:
