@@ -497,7 +497,8 @@ def plot(data: dict[str, Any], directory: Path) -> str:
     calls = [r["calls"] for r in rows]
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.5))
     axes[0].plot(calls, [r["b2bua_core_pct"] for r in rows], "o-", label="B2BUA")
-    axes[0].plot(calls, [r["sipp_core_pct"] for r in rows], "s--", label="SIPp client + echo")
+    axes[0].plot(calls, [r["sipp_core_pct"] for r in rows], "s--",
+                 label="load generator (SIPp, RTP sender, echo)")
     axes[0].set_xlabel("concurrent calls")
     axes[0].set_ylabel("% of one core")
     axes[0].legend()
@@ -509,8 +510,8 @@ def plot(data: dict[str, Any], directory: Path) -> str:
     axes[1].legend()
     for key, label, style in (("rtt_p99_ms", "via B2BUA p99", "o-"),
                               ("rtt_p50_ms", "via B2BUA p50", "o--"),
-                              ("sipp_rtt_p99_ms", "SIPp alone p99", "s-"),
-                              ("sipp_rtt_p50_ms", "SIPp alone p50", "s--")):
+                              ("sipp_rtt_p99_ms", "without the B2BUA p99", "s-"),
+                              ("sipp_rtt_p50_ms", "without the B2BUA p50", "s--")):
         axes[2].plot(calls, [r[key] for r in rows], style, label=label)
     axes[2].set_yscale("symlog", linthresh=1)
     axes[2].set_xlabel("concurrent calls")
