@@ -190,16 +190,17 @@ def media_step(b: Bench, path: str, calls: int, settings: MediaSettings, phone: 
         "-r", str(int(settings.ramp_rate)), "-m", str(calls), "-d", str(hold),
         "-timeout", str(int(hold / 1000 + 60)), "-l", str(calls + 10),
     ]
+    streamed = settings.generator == "stream"
+    client = SippProcess(
+        b.directory(f"{path}-{calls}"), "uac_hold.xml" if streamed else "uac_media.xml", remote,
+        media_port=CLIENT_MEDIA_PORT,
+        args=[*client_args, "-trace_logs"] if streamed else [
+            *client_args, "-key", "pcap", str(SPEECH_PCAP)])
     keys_before = count_keys(b2bua)
     try:
-        if settings.generator == "stream":
-            client = SippProcess(b.directory(f"{path}-{calls}"), "uac_hold.xml", remote,
-                                 media_port=CLIENT_MEDIA_PORT, args=[*client_args, "-trace_logs"])
+        if streamed:
             step = streamed_calls(path, calls, settings, client, phone, b2bua, spy)
         else:
-            client = SippProcess(b.directory(f"{path}-{calls}"), "uac_media.xml", remote,
-                                 media_port=CLIENT_MEDIA_PORT,
-                                 args=[*client_args, "-key", "pcap", str(SPEECH_PCAP)])
             step = played_calls(b, path, calls, settings, client, phone, b2bua, spy)
     finally:
         client.stop()
@@ -207,7 +208,7 @@ def media_step(b: Bench, path: str, calls: int, settings: MediaSettings, phone: 
     if path == "b2bua":
         time.sleep(1)  # the report rows of the last calls
         step.talk_off_keys = count_keys(b2bua) - keys_before
-        step.relay = relay_counters(b2bua, calls + settings.probes)
+        step.relay = relay_counters(b2bua, calls + (0 if streamed else settings.probes))
     return step
 
 
@@ -382,7 +383,7 @@ def run(options: Options, settings: MediaSettings) -> dict[str, Any]:
 def progress(step: MediaStep) -> None:
     rtt = step.round_trip_ms
     cpu = (f"b2bua {step.b2bua_core_pct:.0f}% of a core, " if step.path == "b2bua" else "")
-    say(f"  {step.path}: {step.answered}/{step.calls} up, {cpu}sipp "
+    say(f"  {step.path}: {step.answered}/{step.calls} up, {cpu}load generator "
         f"{step.generator_core_pct:.0f}%, machine {step.machine_core_pct:.0f}% of 200, probe "
         f"{step.probe_lost}/{step.probe_sent} lost, round trip p50 {rtt['p50']} p99 "
         f"{rtt['p99']} ms, drops: B2BUA {step.rtp_drops}, phone {step.phone_drops}")
