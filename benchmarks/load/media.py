@@ -448,11 +448,12 @@ def verdict(settings: MediaSettings, steps: list[dict[str, Any]], idle_rss: int
                   r["added_p50_ms"], r["added_p99_ms"], r["sipp_core_pct"], r["cpu_ratio"],
                   r["machine_core_pct"], r["talk_off_keys"], "yes" if r["generator_ok"] else "no",
                   "yes" if r["held"] else "no"] for r in rows], digits=3))
-    print("(round trips in ms: probe -> B2BUA -> phone echo -> B2BUA -> probe, vs probe -> "
-          "phone echo -> probe with SIPp alone; 'added' is the difference, two passes "
-          "through the B2BUA; cpu ratio: B2BUA's CPU over SIPp's own CPU at the same N; "
-          "machine%: every process on the machine, of 200% for two cores; phone drops: "
-          "datagrams the echoing phone's socket dropped)")
+    print("(round trips in ms: client -> B2BUA -> phone echo -> B2BUA -> client, vs client -> "
+          "phone echo -> client without the B2BUA ('sipp' columns); 'added' is the difference, "
+          "two passes through the B2BUA; cpu ratio: B2BUA's CPU over the load generator's at "
+          "the same N; machine%: /proc/stat's busy time of the machine, of 200% for two cores "
+          "(only indicative on some VMs); phone drops: datagrams the echoing phone's socket "
+          "dropped)")
     summary: dict[str, Any] = {"target_calls_per_core": TARGET_PER_CORE,
                                "target_added_p99_ms": TARGET_ADDED_P99_MS,
                                "idle_rss_mib": idle_rss / 1024}
@@ -472,7 +473,7 @@ def verdict(settings: MediaSettings, steps: list[dict[str, Any]], idle_rss: int
             meets_per_core=best["calls_per_core"] >= TARGET_PER_CORE,
         )
         print(f"largest N the B2BUA held (no loss, no drops, added p99 < "
-              f"{TARGET_ADDED_P99_MS:g} ms, SIPp alone clean): {best['calls']} calls, at "
+              f"{TARGET_ADDED_P99_MS:g} ms, clean without the B2BUA): {best['calls']} calls, at "
               f"{best['core_pct_per_call']:.3f}% of a core per call: about "
               f"{best['calls_per_core']:.0f} relayed calls per core, an extrapolation from "
               f"{best['calls']} calls (target {TARGET_PER_CORE}); added round trip p50 "
@@ -486,9 +487,8 @@ def verdict(settings: MediaSettings, steps: list[dict[str, Any]], idle_rss: int
         print(f"not held from {first['calls']} calls: probe loss {first['probe_loss_pct']:.2f}%,"
               f" drops at the B2BUA's sockets {first['rtp_drops']} and the phone's "
               f"{first['phone_drops']}, added round trip p99 {first['added_p99_ms']:.1f} ms; "
-              f"B2BUA at {first['b2bua_core_pct']:.0f}% of a core, SIPp at "
-              f"{first['sipp_core_pct']:.0f}%, the machine at {first['machine_core_pct']:.0f}% "
-              "of its 200%")
+              f"B2BUA at {first['b2bua_core_pct']:.0f}% of a core, load generator at "
+              f"{first['sipp_core_pct']:.0f}%")
     return {"settings": asdict(settings), "verdict": summary, "rows": rows, "steps": steps}
 
 
