@@ -1,12 +1,13 @@
 """Relay cost of the media engine next to a bare relay, measured in the same run.
 
-N calls, each two legs relayed both ways, 20 ms G.711 packets from a sender process on
-loopback (spread evenly over each 20 ms), received back by a receiver process that measures
-loss and latency (from the send stamp in the payload to the kernel's arrival time at the
-phone socket, through the relay). Both use batched system calls (``benchmarks.mmsg``), so they
-take little of the second core and the relay can be loaded up to a full core of its own. The
-relay under test runs in this process on uvloop; its CPU time over the measured window gives µs
-per packet and % of a core per call.  Cases:
+N calls, each two legs relayed both ways. Both phones of every call are the streamer of the
+``media`` benchmark (:class:`benchmarks.load.stream.RtpLoad`, one socket in a child process):
+it sends 20 ms PCMA speech-like packets to every leg, spread evenly over each 20 ms, and
+measures what comes back through the relay: loss, and latency from the send stamp in the
+payload to the kernel's arrival time. It uses batched system calls, so it takes little of the
+second core and the relay can be loaded up to a full core of its own (it is pinned to the first
+CPU, the streamer to the others). The relay under test runs in this process on uvloop; its CPU
+time over the measured window gives µs per packet and % of a core per call.  Cases:
 
 - ``bare-reader``: no logic, ``add_reader`` + ``recv_into`` + ``send`` on connected sockets;
 - ``bare-protocol``: no logic, ``DatagramProtocol`` + ``send`` (the other uvloop style);
@@ -26,136 +27,30 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import multiprocessing
 import os
 import socket
 import sys
 import time
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from typing import Any
 
 import numpy as np
 
 from b2bua.app.service import GC_THRESHOLDS
-from b2bua.media.codec import PCMU
 from b2bua.media.engine import MediaEngine
 from b2bua.media.ports import PortRange
-from benchmarks.load.procfs import udp_counters
-from benchmarks.mmsg import Inbox, Outbox
+from benchmarks.load import procfs
+from benchmarks.load.stream import RtpLoad
 
-PTIME = 0.02
-SLOTS = 20
-"""Each 20 ms is cut in this many slots; the packets of a period are spread over them."""
+PTIME_MS = 20.0
 PORTS = PortRange("127.0.0.1", 40000, 49999)
 
 
 def udp_drops() -> int:
     """Datagrams the kernel dropped on full buffers, machine-wide (not those sent to no
     socket: the engine's RTCP reports go to the phones' RTP port + 1, where nothing listens)."""
-    counters = udp_counters()
+    counters = procfs.udp_counters()
     return counters.get("InErrors", 0) + counters.get("SndbufErrors", 0)
-
-
-def phone_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
-def speech_like(seconds: float) -> bytes:
-    """Noise shaped a little like speech (not a key), as μ-law."""
-    rng = np.random.default_rng(7)
-    noise = rng.normal(0, 3000, int(seconds * 8000))
-    envelope = 0.5 + 0.5 * np.sin(np.arange(noise.size) * 2 * np.pi * 3 / 8000)
-    return PCMU.encode(np.clip(noise * envelope, -32768, 32767).astype(np.int16)).tobytes()
-
-
-def sender(clients: socket.socket, employees: socket.socket, legs: list[tuple[int, int]],
-           start_at: float, seconds: float, window_ns: tuple[int, int],
-           result: Connection) -> None:
-    """Both phones of every call send a packet every 20 ms, spread evenly over the period.
-
-    Each slot's packets leave in one ``sendmmsg`` per phone socket, all stamped with the
-    wall-clock time just before the call. Reports how many packets it stamped inside
-    ``window_ns`` and how far behind schedule it fell there (a sender that cannot keep up makes
-    every figure of the run meaningless).
-    """
-    audio = np.frombuffer(speech_like(2.0), np.uint8)
-    slots: list[tuple[int, int, int]] = []  # rows from clients, then rows from employees
-    destinations: list[tuple[str, int]] = []
-    ssrcs: list[int] = []
-    calls: list[int] = []
-    for slot in range(SLOTS):
-        start = middle = len(destinations)
-        for side, base_ssrc in ((0, 0xC000), (1, 0xE000)):
-            for i in range(slot, len(legs), SLOTS):
-                destinations.append(("127.0.0.1", legs[i][side]))
-                ssrcs.append(base_ssrc + i)
-                calls.append(i)
-            if side == 0:
-                middle = len(destinations)
-        slots.append((start, middle, len(destinations)))
-    outbox = Outbox(destinations, 12 + 160)
-    packets = outbox.packets
-    packets[:, 0] = 0x80
-    packets[:, 8:12].view(">u4")[:, 0] = ssrcs
-    packets[:, 20:24].view(">u4")[:, 0] = calls
-    sequence = packets[:, 2:4].view(">u2")[:, 0]
-    timestamp = packets[:, 4:8].view(">u4")[:, 0]
-    stamps = packets[:, 12:20].view(">i8")[:, 0]
-    period = 0
-    in_window = 0
-    worst_lag = 0.0
-    while True:
-        base = start_at + period * PTIME
-        if base >= start_at + seconds:
-            result.send((in_window, worst_lag, time.process_time()))
-            return
-        offset = (period * 160) % (len(audio) - 160)
-        packets[:, 24:] = audio[offset + 12:offset + 160]
-        sequence[:] = period & 0xFFFF
-        timestamp[:] = (period * 160) & 0xFFFFFFFF
-        for slot, (first, middle, last) in enumerate(slots):
-            wait = base + slot * PTIME / SLOTS - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            now = time.time_ns()
-            stamps[first:last] = now
-            if window_ns[0] <= now < window_ns[1]:
-                in_window += last - first
-                worst_lag = max(worst_lag, -wait)
-            outbox.send(clients, first, middle)
-            outbox.send(employees, middle, last)
-        period += 1
-
-
-def receiver(clients: socket.socket, employees: socket.socket, window_ns: tuple[int, int],
-             until: float, result: Connection) -> None:
-    """Count packets stamped inside ``window_ns`` and how long each took to come back.
-
-    The time taken is from the sender's stamp to the kernel's arrival time at the phone
-    socket, so this process's own scheduling does not count: it drains both sockets every
-    2 ms, which costs far less than waking for each packet.
-    """
-    inboxes = [Inbox(sock) for sock in (clients, employees)]
-    low, high = window_ns
-    latencies: list[np.ndarray] = []
-    received = 0
-    while time.monotonic() < until:
-        time.sleep(0.002)
-        for inbox in inboxes:
-            while count := inbox.receive():
-                data = inbox.data[:count]
-                sent = data[:, 12:20].view(">i8")[:, 0].astype(np.int64)
-                keep = (inbox.lengths(count) >= 24) & (data[:, 1] & 0x7F == 0) & \
-                    (sent >= low) & (sent < high)
-                received += int(keep.sum())
-                latencies.append((inbox.arrivals_ns(count) - sent)[keep])
-    result.send((received, np.concatenate(latencies) if latencies else np.zeros(0, np.int64),
-                 time.process_time()))
 
 
 class BareReader:
@@ -242,8 +137,8 @@ class _Forward(asyncio.DatagramProtocol):
 
 
 class EngineCase:
-    def __init__(self, loop: asyncio.AbstractEventLoop, calls: int, clients: tuple[str, int],
-                 employees: tuple[str, int], detect: bool) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, calls: int, phones: tuple[str, int],
+                 detect: bool) -> None:
         self.engine = MediaEngine(PORTS, rtp_timeout=None)
         self.engine.start(loop)
         self.legs = []
@@ -251,8 +146,8 @@ class EngineCase:
         for _ in range(calls):
             a, b = self.engine.allocate(), self.engine.allocate()
             self.pairs.append((a, b))
-            self.engine.configure(a, remote=clients)
-            self.engine.configure(b, remote=employees)
+            self.engine.configure(a, remote=phones, codec="PCMA")
+            self.engine.configure(b, remote=phones, codec="PCMA")
             self.engine.bridge(a, b)
             if detect:
                 self.engine.set_detection(b, inband=True)
@@ -275,45 +170,33 @@ def run_case(case: str, calls: int, seconds: float, warmup: float,
     default_gc = gc.get_threshold()
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
-    clients, employees = phone_socket(), phone_socket()
+    load = RtpLoad()  # both phones of every call, on one socket
+    if generator_cpus:
+        procfs.pin([load.pid], generator_cpus)
+    phones = ("127.0.0.1", load.port)
     relay: Any
     if case == "bare-reader":
         relay = BareReader(loop, calls)
     elif case == "bare-protocol":
         relay = BareProtocol(loop, calls)
     else:
-        relay = EngineCase(loop, calls, clients.getsockname(), employees.getsockname(),
-                           detect=case == "engine-detect")
+        relay = EngineCase(loop, calls, phones, detect=case == "engine-detect")
     if service_gc:  # as ``b2bua serve`` runs: start-up objects frozen, few young collections
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
-    start_at = time.monotonic() + 0.5
-    window = (start_at + warmup, start_at + warmup + seconds)
-    to_wall_ns = time.time_ns() - time.monotonic_ns()
-    window_ns = (int(window[0] * 1e9) + to_wall_ns, int(window[1] * 1e9) + to_wall_ns)
-    context = multiprocessing.get_context("fork")
-    parent_end, child_end = context.Pipe()
-    sender_end, sender_child_end = context.Pipe()
-    processes = [
-        context.Process(target=sender, args=(clients, employees, relay.legs, start_at,
-                                             warmup + seconds, window_ns, sender_child_end)),
-        context.Process(target=receiver, args=(clients, employees, window_ns, window[1] + 0.5,
-                                               child_end)),
-    ]
     drops_before = udp_drops()
-    for process in processes:
-        process.start()
-        if generator_cpus:
-            os.sched_setaffinity(process.pid, generator_cpus)  # type: ignore[arg-type]
-    loop.run_until_complete(asyncio.sleep(window[0] - time.monotonic()))
+    load.aim([("127.0.0.1", port) for legs in relay.legs for port in legs])
+    loop.run_until_complete(asyncio.sleep(warmup))
+    load_cpu = procfs.total_cpu([load.pid])
+    started = time.monotonic()
     cpu_start = time.process_time()
-    loop.run_until_complete(asyncio.sleep(window[1] - time.monotonic()))
+    load.begin(seconds)
+    loop.run_until_complete(asyncio.sleep(seconds))
     cpu = time.process_time() - cpu_start
-    loop.run_until_complete(asyncio.sleep(0.6))
-    received, latencies, receiver_cpu = parent_end.recv()
-    sent, sender_lag, sender_cpu = sender_end.recv()
-    for process in processes:
-        process.join()
+    loop.run_until_complete(asyncio.sleep(0.6))  # the last packets' way back
+    figures = load.figures()
+    generator_pct = (procfs.total_cpu([load.pid]) - load_cpu) / (time.monotonic() - started) * 100
+    load.close()
     drops = udp_drops() - drops_before
     if isinstance(relay, EngineCase) and (refused := relay.dropped()):
         print(f"  ({case}: the engine refused or failed to send {refused} packets)")
@@ -321,18 +204,19 @@ def run_case(case: str, calls: int, seconds: float, warmup: float,
     loop.close()
     gc.unfreeze()
     gc.set_threshold(*default_gc)
-    lat = np.asarray(latencies, np.float64) / 1e3
+    sent = max(1, figures.sent)
+    latency = np.asarray(figures.round_trips_ms, np.float64) * 1e3
     return {
-        "packets": sent,
-        "sender_lag_ms": sender_lag * 1e3,
-        "generator_pct": (sender_cpu + receiver_cpu) / (warmup + seconds) * 100,
+        "packets": figures.sent,
+        "sender_lag_ms": load.worst_lag_ms,
+        "generator_pct": generator_pct,
         "cpu_us_per_packet": cpu / sent * 1e6,
         "core_pct_per_call": cpu / seconds * 100 / calls,
         "core_pct": cpu / seconds * 100,
-        "loss_pct": max(0.0, (sent - received) / sent * 100),
+        "loss_pct": max(0.0, (figures.sent - figures.received) / sent * 100),
         "udp_drops": float(drops),
-        "latency_p50_us": float(np.percentile(lat, 50)) if lat.size else float("nan"),
-        "latency_p99_us": float(np.percentile(lat, 99)) if lat.size else float("nan"),
+        "latency_p50_us": float(np.percentile(latency, 50)) if latency.size else float("nan"),
+        "latency_p99_us": float(np.percentile(latency, 99)) if latency.size else float("nan"),
     }
 
 
@@ -387,7 +271,7 @@ def main() -> None:
                          generator_cpus)
             runs.setdefault(case, []).append(r)
             print(row(case, r), flush=True)
-            if r["sender_lag_ms"] > PTIME * 1e3:
+            if r["sender_lag_ms"] > PTIME_MS:
                 print(f"  (the sender fell {r['sender_lag_ms']:.0f} ms behind: the machine is "
                       "saturated, figures of this case are not valid)")
     results = {case: {key: float(np.median([r[key] for r in rs])) for key in rs[0]}

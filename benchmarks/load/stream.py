@@ -48,6 +48,7 @@ class RtpLoad:
         self._process.start()
         self.port: int = self._control.recv()
         self.targets = 0
+        self.worst_lag_ms = 0.0
 
     @property
     def pid(self) -> int:
@@ -61,7 +62,16 @@ class RtpLoad:
 
     def measure(self, seconds: float) -> ProbeFigures:
         """Count the packets sent during the next `seconds` and their round trips."""
+        self.begin(seconds)
+        return self.figures()
+
+    def begin(self, seconds: float) -> None:
+        """Start counting the packets sent during the next `seconds` (see `figures`)."""
         self._control.send(("measure", seconds))
+
+    def figures(self) -> ProbeFigures:
+        """What `begin` counted: ready half a second after its window, waited for until then.
+        `worst_lag_ms` is then how far the sending fell behind its schedule in the window."""
         sent, received, round_trips, worst_lag = self._control.recv()
         self.worst_lag_ms = worst_lag * 1e3
         return ProbeFigures(sent, received, round_trips)
