@@ -20,6 +20,7 @@ import multiprocessing
 import select
 import socket
 import time
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -38,22 +39,38 @@ PCMA = 8
 SSRC_BASE = 0x10AD0000
 
 
-class RtpLoad:
-    """Streams to the addresses given to `aim`, from a child process, until `close`."""
+class _Child:
+    """A child process that owns one UDP socket on 127.0.0.1 and runs ``target`` on it."""
 
-    def __init__(self) -> None:
+    def __init__(self, target: Callable[[socket.socket, Connection], None]) -> None:
         context = multiprocessing.get_context("spawn")
         self._control, child = context.Pipe()
-        self._process = context.Process(target=_run, args=(child,), daemon=True)
+        self._process = context.Process(target=_serve, args=(target, child), daemon=True)
         self._process.start()
         self.port: int = self._control.recv()
-        self.targets = 0
-        self.worst_lag_ms = 0.0
 
     @property
     def pid(self) -> int:
         assert self._process.pid is not None
         return self._process.pid
+
+
+def _serve(target: Callable[[socket.socket, Connection], None], control: Connection) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
+    sock.bind(("127.0.0.1", 0))
+    control.send(sock.getsockname()[1])
+    target(sock, control)
+
+
+class RtpLoad(_Child):
+    """Streams to the addresses given to `aim`, from a child process, until `close`."""
+
+    def __init__(self) -> None:
+        super().__init__(_stream)
+        self.targets = 0
+        self.worst_lag_ms = 0.0
 
     def aim(self, targets: list[tuple[str, int]]) -> None:
         """Send to these addresses from now on (one stream each; the list may only grow)."""
@@ -85,7 +102,7 @@ class RtpLoad:
         self._control.close()
 
 
-class RtpEcho:
+class RtpEcho(_Child):
     """The employees' phones' media: every datagram sent straight back where it came from.
 
     One socket in a child process, read with ``recvmmsg`` and answered with ``sendmmsg``; it
@@ -94,16 +111,7 @@ class RtpEcho:
     """
 
     def __init__(self) -> None:
-        context = multiprocessing.get_context("spawn")
-        self._control, child = context.Pipe()
-        self._process = context.Process(target=_echo, args=(child,), daemon=True)
-        self._process.start()
-        self.port: int = self._control.recv()
-
-    @property
-    def pid(self) -> int:
-        assert self._process.pid is not None
-        return self._process.pid
+        super().__init__(_echo)
 
     def close(self) -> None:
         self._process.kill()
@@ -111,12 +119,7 @@ class RtpEcho:
         self._control.close()
 
 
-def _echo(control: Connection) -> None:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
-    sock.bind(("127.0.0.1", 0))
-    control.send(sock.getsockname()[1])
+def _echo(sock: socket.socket, control: Connection) -> None:
     inbox = Inbox(sock, batch=512)
     while True:
         select.select([sock], [], [])
@@ -143,12 +146,7 @@ class _Streams:
                        else (0, 0) for s in range(SLOTS)]
 
 
-def _run(control: Connection) -> None:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8 << 20)
-    sock.bind(("127.0.0.1", 0))
-    control.send(sock.getsockname()[1])
+def _stream(sock: socket.socket, control: Connection) -> None:
     inbox = Inbox(sock, batch=512)
     audio = np.frombuffer(encode(speech_like(SPEECH_SECONDS), "alaw").tobytes(), np.uint8)
     streams: _Streams | None = None
