@@ -58,6 +58,8 @@ RECORD_FLUSH_TICKS: Final = 25
 REPORT_TICKS: Final = round(REPORT_INTERVAL / TICK)
 MAX_CATCH_UP: Final = 5
 """Ticks run back to back when the loop fell behind; beyond that the schedule is reset."""
+OVERDUE: Final = 2 * TICK
+"""How late the tick's timer may be before the packet path runs the tick itself."""
 STALE_GRACE: Final = 2.0
 """Seconds a stream on a reused port pair refuses to latch on its previous stream's phone."""
 
@@ -188,6 +190,7 @@ class MediaEngine:
         """Attach to the running loop (or ``loop``) and start the media tick."""
         self._loop = loop or asyncio.get_running_loop()
         self._clock.now = self._loop.time()
+        self._clock.run_if_overdue = self._run_if_overdue
         self._next_tick = self._clock.now + TICK
         self._timer = self._loop.call_at(self._next_tick, self._on_timer)
 
@@ -579,6 +582,16 @@ class MediaEngine:
         self._plan_layout = self._bank.layout
 
     # -- the media tick -------------------------------------------------------------------
+
+    def _run_if_overdue(self) -> bool:
+        """Run the tick now if its timer is late by more than OVERDUE (called from the packet
+        path, which uvloop may serve for a long time without running timers)."""
+        if self.loop.time() - self._next_tick < OVERDUE:
+            return False
+        if self._timer is not None:
+            self._timer.cancel()
+        self._on_timer()
+        return True
 
     def _on_timer(self) -> None:
         loop = self.loop

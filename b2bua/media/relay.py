@@ -63,13 +63,29 @@ def is_stale(source: tuple[str, int], remote: tuple[str, int], stale: tuple[str,
     return now < until and address == stale and address != remote
 
 
-class Clock:
-    """The engine's coarse clock (updated on every media tick), shared by all streams."""
+PACKETS_PER_CHECK: Final = 256
+"""Packets between two looks, from the packet path, at whether the media tick is overdue."""
 
-    __slots__ = ("now",)
+
+def never_overdue() -> bool:
+    return False
+
+
+class Clock:
+    """The engine's coarse clock (updated on every media tick), shared by all streams.
+
+    It also counts packets down to the next look at whether the tick is overdue: under heavy
+    load uvloop keeps serving ready sockets for up to 48 polls in a row (when each returns
+    1,024 of them) before it runs any timer, and the tick would starve for hundreds of ms.
+    ``run_if_overdue`` runs it then, and says whether it did.
+    """
+
+    __slots__ = ("countdown", "now", "run_if_overdue")
 
     def __init__(self, now: float) -> None:
         self.now = now
+        self.countdown = PACKETS_PER_CHECK
+        self.run_if_overdue: Callable[[], bool] = never_overdue
 
 
 SILENT_PAYLOAD: Final = {index: bytes([codec.silence]) * BUFFER_SIZE
@@ -143,6 +159,12 @@ class Stream:
 
     def on_readable(self) -> None:
         """Event-loop reader callback: one datagram per call (the loop calls again if more)."""
+        clock = self.clock
+        clock.countdown -= 1
+        if not clock.countdown:
+            clock.countdown = PACKETS_PER_CHECK
+            if clock.run_if_overdue():
+                return  # the tick may have released this stream: read on the next call
         buffer = self.buffer
         try:
             if self.latched:
