@@ -23,7 +23,7 @@ from typing import Final
 
 from b2bua.media.codec import BY_INDEX, TRANSCODE, Codec
 from b2bua.media.jitter import FRAME, Capture
-from b2bua.media.rtp import RtpError, parse_header, payload_end
+from b2bua.media.rtp import RtpError, is_rtcp, parse_header, payload_end
 
 HEADER: Final = struct.Struct("!BBHII")
 unpack_header: Final = HEADER.unpack_from
@@ -236,9 +236,8 @@ class Stream:
         from that address (another stream's reports, say) would tie the leg to the wrong port.
         """
         remote = self.remote
-        buffer = self.buffer
-        if remote is None or source[0] != remote[0] or size < 12 or buffer[0] >> 6 != 2 or \
-                192 <= buffer[1] <= 223 or (
+        if remote is None or source[0] != remote[0] or size < 12 or \
+                self.buffer[0] >> 6 != 2 or is_rtcp(self.buffer) or (
                 self.stale_source is not None and is_stale(source, remote, self.stale_source,
                                                            self.stale_until, self.clock.now)):
             self.rx_stray += 1
